@@ -216,3 +216,10 @@ export async function insertVersion(tx: TransactionSql, version: NewVersion): Pr
 export async function lockPublishing(tx: TransactionSql): Promise<void> {
   await tx`select pg_advisory_xact_lock(${0x424250554231n.toString()}::bigint)`;
 }
+
+/** The rules digest recorded when `versionNumber` was published (null for versions without one). */
+export async function getRulesDigest(sql: Queryable, versionNumber: number): Promise<string | null> {
+  const [row] = await sql<{ digest: string | null }[]>`
+    select delta_metadata->>'rules_sha256' as digest from blocklist_versions where version_number = ${versionNumber}`;
+  return row?.digest ?? null;
+}

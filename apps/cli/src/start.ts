@@ -1,0 +1,135 @@
+/**
+ * `npm start`: the whole platform on one machine. Today: the database (embedded unless DATABASE_URL is set),
+ * migrations, the signing key, the seed lists, the shared public gambling list when present, and a published
+ * signed blocklist version. Later issues add the API, worker and a demo agent here.
+ * Runs until SIGINT/SIGTERM (so CLI commands can share the embedded database); `--once` exits after set-up.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  ConfigError,
+  describeConfig,
+  ensureSigningKeyPair,
+  importAllowlist,
+  importBlocklist,
+  loadServerConfig,
+  publishBlocklist,
+} from "@betblocker/core";
+import { createSql, redactUrl } from "@betblocker/db/client";
+import { migrate } from "@betblocker/db/migrate";
+import { openDatabase } from "@betblocker/db/open";
+import { migrationsDir, repoRoot, sharedDataDir } from "@betblocker/db/paths";
+import { OPERATOR } from "./commands/blocklist.command";
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function start(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { once: { type: "boolean" } },
+    strict: true,
+    allowPositionals: false,
+  });
+  let config: ReturnType<typeof loadServerConfig>;
+  try {
+    config = loadServerConfig();
+  } catch (error) {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    return 1;
+  }
+  log(`BetBlocker starting (data dir ${config.dataDir})`);
+  if (config.logging.level === "debug") log(JSON.stringify(describeConfig(config)));
+
+  const db = await openDatabase({
+    url: config.database.url,
+    dataDir: config.dataDir,
+    embeddedPort: config.database.embeddedPort,
+    log: (l) => log(`  db: ${l}`),
+  });
+  if (db.mode === "embedded-attached") {
+    process.stderr.write(
+      "another BetBlocker instance is already running on this data directory; stop it first\n",
+    );
+    return 1;
+  }
+  const sql = createSql(db.url, { max: 4, applicationName: "betblocker-start" });
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log("stopping");
+    await sql.end({ timeout: 5 });
+    await db.close();
+    log("stopped");
+  };
+  try {
+    log(`database: ${redactUrl(db.url)} (${db.mode === "external" ? "DATABASE_URL" : "embedded"})`);
+    const migrated = await migrate(db.url, migrationsDir());
+    log(`migrations: ${migrated.applied.length} applied now, ${migrated.alreadyApplied} already applied`);
+
+    const { pair, created } = ensureSigningKeyPair(config.blocklist);
+    log(
+      `signing key: ${pair.privatePath} (${created ? "created" : "existing"}, key id ${pair.keyId}); agents pin ${pair.publicPath}`,
+    );
+
+    const seeds = join(repoRoot(), "seeds");
+    const allow = await importAllowlist(
+      sql,
+      join(seeds, "help-resources.txt"),
+      OPERATOR,
+      "help resource (seed)",
+    );
+    log(`allowlist: ${allow.entries} help resources (${allow.added} new)`);
+    const starter = await importBlocklist(sql, {
+      location: join(seeds, "starter-blocklist.csv"),
+      format: "csv",
+      source: "curated",
+      actor: OPERATOR,
+    });
+    log(`starter list: ${starter.entries} entries (${starter.inserted} new, ${starter.rejected} rejected)`);
+    const shared = join(sharedDataDir(), "gambling-domains.csv");
+    if (existsSync(shared)) {
+      const report = await importBlocklist(sql, {
+        location: shared,
+        format: "csv",
+        source: "curated",
+        actor: OPERATOR,
+      });
+      log(
+        `public list ${shared}: ${report.entries} entries (${report.inserted} new, ${report.rejected} rejected) in ${(report.durationMs / 1000).toFixed(1)} s`,
+      );
+    } else log(`public list ${shared} not found: skipped`);
+
+    const published = await publishBlocklist(sql, {
+      privateKey: pair.privateKey,
+      publicKey: pair.publicKey,
+      actor: OPERATOR,
+      onlyIfChanged: true,
+    });
+    log(
+      published.published
+        ? `blocklist: published version ${published.version} (${published.entryCount} entries, ${published.snapshotBytes} bytes, signed)`
+        : `blocklist: version ${published.version} is current (${published.entryCount} entries, nothing changed)`,
+    );
+    log("try: npx betblocker blocklist check www.bet365.com");
+  } catch (error) {
+    process.stderr.write(`start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    await shutdown();
+    return 1;
+  }
+
+  if (values.once) {
+    await shutdown();
+    return 0;
+  }
+  log("ready (Ctrl-C to stop)");
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await shutdown();
+  return 0;
+}
+
+process.exitCode = await start(process.argv.slice(2));

@@ -1,0 +1,3 @@
+export * from "./category";
+export * from "./domain.schema";
+export * from "./normalize";
