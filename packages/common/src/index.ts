@@ -8,6 +8,7 @@ export * from "./blocklist/table";
 export * from "./config/index";
 export * from "./crypto/keys";
 export * from "./crypto/signing";
+export * from "./discovery/index";
 export * from "./domain/index";
 export * from "./enums";
 export * from "./errors/index";

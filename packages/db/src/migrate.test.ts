@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, inject, test } from "vitest";
 import { createSql } from "./client";
-import { MigrationError, migrate, migrationStatus } from "./migrate";
+import { MigrationError, migrate, migrationStatus, readMigrations } from "./migrate";
+import { migrationsDir } from "./paths";
 import { splitSqlStatements } from "./sql-split";
 import { databaseUrl } from "./testing/shared";
 
@@ -111,6 +112,17 @@ describe("migration runner", () => {
   test("badly named files are refused before anything runs", async () => {
     writeMigration("1_create.sql", "create table things (id int);");
     await expect(migrate(url, dir)).rejects.toThrow(/must look like 0001_name\.sql/);
+  });
+});
+
+describe("the project's migrations", () => {
+  test("apply to an empty database, then a re-run is a no-op and every file reads as applied", async () => {
+    const first = await migrate(url, migrationsDir());
+    const files = readMigrations(migrationsDir());
+    expect(first.applied).toEqual(files.map((f) => f.file));
+    const second = await migrate(url, migrationsDir());
+    expect(second).toEqual({ applied: [], alreadyApplied: files.length });
+    expect((await migrationStatus(url, migrationsDir())).every((m) => m.state === "applied")).toBe(true);
   });
 });
 

@@ -11,6 +11,87 @@ import { z } from "zod";
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace"]);
 
+const rateLimitSchema = (max: number, windowSeconds: number) =>
+  z
+    .object({
+      max: z.number().int().min(1).max(1_000_000).default(max),
+      window_seconds: z.number().int().min(1).max(86_400).default(windowSeconds),
+    })
+    .strict()
+    .default({ max, window_seconds: windowSeconds });
+
+/** The HTTP API (apps/api). Every field has a default, so an empty [api] table (or none) is valid. */
+const apiConfigSchema = z
+  .object({
+    /** Listen address. Default 127.0.0.1; 0.0.0.0 behind a load balancer or in a container. (env BETBLOCKER_API_HOST) */
+    host: z.string().min(1).default("127.0.0.1"),
+    /** Listen port. Default 8080. (env BETBLOCKER_API_PORT) */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Web origins allowed by CORS, exact matches like "https://app.example.org". Default none. (env BETBLOCKER_CORS_ORIGINS, comma-separated) */
+    cors_origins: z
+      .array(
+        z
+          .url({ protocol: /^https?$/ })
+          .refine(
+            (v) => new URL(v).origin === v,
+            "must be an origin: scheme://host[:port], no path or trailing slash",
+          ),
+      )
+      .default([]),
+    /**
+     * Which X-Forwarded-For hops to believe for the client IP (rate limits, audit trail): false (default: the
+     * socket address), true (any: only behind a proxy that overwrites the header), a hop count, or a
+     * comma-separated list of proxy addresses/CIDRs. (env BETBLOCKER_TRUST_PROXY)
+     */
+    trust_proxy: z.union([z.boolean(), z.number().int().min(0).max(10), z.string().min(1)]).default(false),
+    /** Largest accepted request body in bytes. Default 262144 (256 KiB). */
+    body_limit_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024),
+    /** Ed25519 private key (PKCS8 PEM, 0600) signing access tokens; created on first start. Default <data_dir>/keys/jwt-ed25519.key. Never an env value. (env BETBLOCKER_JWT_KEY_PATH) */
+    jwt_private_key_path: z.string().min(1).optional(),
+    /** `iss` of access tokens. Default "betblocker". */
+    jwt_issuer: z.string().min(1).max(200).default("betblocker"),
+    /** `aud` of access tokens. Default "betblocker-api". */
+    jwt_audience: z.string().min(1).max(200).default("betblocker-api"),
+    /** Access token lifetime. Default 900 (15 minutes). */
+    access_token_ttl_seconds: z.number().int().min(60).max(3600).default(900),
+    /** Refresh token lifetime; every rotation starts a new one. Default 30 days. */
+    refresh_token_ttl_days: z.number().int().min(1).max(365).default(30),
+    /** E-mail verification token lifetime. Default 24 hours. */
+    email_verification_ttl_hours: z.number().int().min(1).max(168).default(24),
+    /**
+     * Development only: put the e-mail verification token into the registration response (until e-mail is
+     * sent). Default false; never enable in production. (env BETBLOCKER_EXPOSE_DEV_TOKENS=true)
+     */
+    expose_dev_tokens: z.boolean().default(false),
+    /** Redis for rate-limit counters shared by several replicas. Unset: in-memory counters per process. (env REDIS_URL) */
+    redis_url: z
+      .string()
+      .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+      .optional(),
+    /** Connections of the application-role pool. Default 10. */
+    db_pool_size: z.number().int().min(1).max(200).default(10),
+    rate_limits: z
+      .object({
+        /** Failed logins per e-mail address per window. Default 10 per 15 minutes. Successes do not count. */
+        login_failures_per_email: rateLimitSchema(10, 900),
+        /** Failed logins per client IP per window. Default 50 per 15 minutes. */
+        login_failures_per_ip: rateLimitSchema(50, 900),
+        /** Registrations per client IP per window. Default 10 per hour. */
+        register_per_ip: rateLimitSchema(10, 3600),
+        /** Other unauthenticated auth requests (refresh, logout, verify-email) per client IP. Default 60 per minute. */
+        token_requests_per_ip: rateLimitSchema(60, 60),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
 export const serverConfigSchema = z
   .object({
     /** Project state: embedded database, keys, published list files. Default: <repo>/.betblocker */
@@ -24,6 +105,15 @@ export const serverConfigSchema = z
           .optional(),
         /** Port of the embedded cluster on 127.0.0.1. Default 54329. (env BETBLOCKER_PG_PORT) */
         embedded_port: z.number().int().min(1024).max(65535).default(54329),
+        /**
+         * URL the API/worker connect with, as the application role betblocker_api (never the owner). Unset: the
+         * owner's server with role betblocker_api and a generated password kept in <data_dir>/db/app-secret.json.
+         * Set it when several replicas share one external server. (env BETBLOCKER_APP_DATABASE_URL)
+         */
+        app_url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+          .optional(),
       })
       .strict()
       .default({ embedded_port: 54329 }),
@@ -36,6 +126,7 @@ export const serverConfigSchema = z
       })
       .strict()
       .default({ delta_retention_days: 30 }),
+    api: apiConfigSchema,
     logging: z
       .object({
         level: logLevel.default("info"),
@@ -46,9 +137,39 @@ export const serverConfigSchema = z
   })
   .strict();
 
+export interface RateLimitConfig {
+  max: number;
+  windowSeconds: number;
+}
+
+/** The [api] section, resolved: paths absolute, names in camelCase. */
+export interface ApiConfig {
+  host: string;
+  port: number;
+  corsOrigins: string[];
+  trustProxy: boolean | number | string;
+  bodyLimitBytes: number;
+  jwtPrivateKeyPath: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  emailVerificationTtlHours: number;
+  exposeDevTokens: boolean;
+  redisUrl: string | null;
+  dbPoolSize: number;
+  rateLimits: {
+    loginFailuresPerEmail: RateLimitConfig;
+    loginFailuresPerIp: RateLimitConfig;
+    registerPerIp: RateLimitConfig;
+    tokenRequestsPerIp: RateLimitConfig;
+  };
+}
+
 export interface ServerConfig {
   dataDir: string;
-  database: { url: string | null; embeddedPort: number };
+  database: { url: string | null; embeddedPort: number; appUrl: string | null };
+  api: ApiConfig;
   blocklist: { signingKeyPath: string; publicKeyPath: string; deltaRetentionDays: number };
   logging: { level: z.infer<typeof logLevel>; format: "json" | "pretty" };
 }
@@ -72,6 +193,21 @@ function setPath(target: Mutable, path: string[], value: unknown): void {
   node[path[path.length - 1] as string] = value;
 }
 
+/** "true"/"false"/"1"/"0"; anything else is passed through so that validation reports it. */
+function parseBoolean(value: string): unknown {
+  const v = value.trim().toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  return value;
+}
+
+/** "true"/"false", a hop count ("1" is one hop, not true), or a list of proxy addresses. */
+function parseTrustProxy(value: string): unknown {
+  const v = value.trim().toLowerCase();
+  if (v === "true" || v === "false") return v === "true";
+  return /^\d+$/.test(v) ? Number(v) : value;
+}
+
 /** Environment variable -> config path and parser. BETBLOCKER_ prefix, plus the conventional DATABASE_URL. */
 const ENV_MAP: Array<[string, string[], (v: string) => unknown]> = [
   ["BETBLOCKER_DATA_DIR", ["data_dir"], String],
@@ -79,6 +215,22 @@ const ENV_MAP: Array<[string, string[], (v: string) => unknown]> = [
   ["BETBLOCKER_PG_PORT", ["database", "embedded_port"], Number],
   ["BETBLOCKER_SIGNING_KEY_PATH", ["blocklist", "signing_key_path"], String],
   ["BETBLOCKER_DELTA_RETENTION_DAYS", ["blocklist", "delta_retention_days"], Number],
+  ["BETBLOCKER_APP_DATABASE_URL", ["database", "app_url"], String],
+  ["BETBLOCKER_API_HOST", ["api", "host"], String],
+  ["BETBLOCKER_API_PORT", ["api", "port"], Number],
+  [
+    "BETBLOCKER_CORS_ORIGINS",
+    ["api", "cors_origins"],
+    (v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+  ],
+  ["BETBLOCKER_TRUST_PROXY", ["api", "trust_proxy"], parseTrustProxy],
+  ["BETBLOCKER_JWT_KEY_PATH", ["api", "jwt_private_key_path"], String],
+  ["BETBLOCKER_EXPOSE_DEV_TOKENS", ["api", "expose_dev_tokens"], parseBoolean],
+  ["REDIS_URL", ["api", "redis_url"], String],
   ["BETBLOCKER_LOG_LEVEL", ["logging", "level"], String],
   ["BETBLOCKER_LOG_FORMAT", ["logging", "format"], String],
 ];
@@ -118,9 +270,36 @@ export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig 
   const signingKeyPath = resolve(
     c.blocklist.signing_key_path ?? join(dataDir, "keys", "blocklist-signing.key"),
   );
+  const a = c.api;
   return {
     dataDir,
-    database: { url: c.database.url ?? null, embeddedPort: c.database.embedded_port },
+    database: {
+      url: c.database.url ?? null,
+      embeddedPort: c.database.embedded_port,
+      appUrl: c.database.app_url ?? null,
+    },
+    api: {
+      host: a.host,
+      port: a.port,
+      corsOrigins: a.cors_origins,
+      trustProxy: a.trust_proxy,
+      bodyLimitBytes: a.body_limit_bytes,
+      jwtPrivateKeyPath: resolve(a.jwt_private_key_path ?? join(dataDir, "keys", "jwt-ed25519.key")),
+      jwtIssuer: a.jwt_issuer,
+      jwtAudience: a.jwt_audience,
+      accessTokenTtlSeconds: a.access_token_ttl_seconds,
+      refreshTokenTtlDays: a.refresh_token_ttl_days,
+      emailVerificationTtlHours: a.email_verification_ttl_hours,
+      exposeDevTokens: a.expose_dev_tokens,
+      redisUrl: a.redis_url ?? null,
+      dbPoolSize: a.db_pool_size,
+      rateLimits: {
+        loginFailuresPerEmail: toRateLimit(a.rate_limits.login_failures_per_email),
+        loginFailuresPerIp: toRateLimit(a.rate_limits.login_failures_per_ip),
+        registerPerIp: toRateLimit(a.rate_limits.register_per_ip),
+        tokenRequestsPerIp: toRateLimit(a.rate_limits.token_requests_per_ip),
+      },
+    },
     blocklist: {
       signingKeyPath,
       publicKeyPath: `${signingKeyPath}.pub`,
@@ -130,17 +309,30 @@ export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig 
   };
 }
 
-/** The configuration as it may be printed: database password masked. */
-export function describeConfig(config: ServerConfig): Record<string, unknown> {
-  let url: string | null = config.database.url;
-  if (url) {
-    try {
-      const parsed = new URL(url);
-      if (parsed.password) parsed.password = "***";
-      url = parsed.toString();
-    } catch {
-      url = "<unparseable>";
-    }
+function toRateLimit(limit: { max: number; window_seconds: number }): RateLimitConfig {
+  return { max: limit.max, windowSeconds: limit.window_seconds };
+}
+
+function maskUrl(url: string | null): string | null {
+  if (!url) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "<unparseable>";
   }
-  return { ...config, database: { ...config.database, url } };
+}
+
+/** The configuration as it may be printed: passwords in database and Redis URLs masked. */
+export function describeConfig(config: ServerConfig): Record<string, unknown> {
+  return {
+    ...config,
+    database: {
+      ...config.database,
+      url: maskUrl(config.database.url),
+      appUrl: maskUrl(config.database.appUrl),
+    },
+    api: { ...config.api, redisUrl: maskUrl(config.api.redisUrl) },
+  };
 }

@@ -67,6 +67,7 @@ const INDEXES: Record<string, string[]> = {
     "uq_refresh_tokens_hash",
     "idx_refresh_tokens_account_id",
     "idx_refresh_tokens_expires_at",
+    "idx_refresh_tokens_family_id", // addition (0012): refresh token families
   ],
   partner_relationships: [
     "partner_relationships_pkey",
@@ -148,9 +149,17 @@ const INDEXES: Record<string, string[]> = {
   ],
   audit_log: ["audit_log_pkey", "idx_audit_log_table_row", "idx_audit_log_actor", "idx_audit_log_created"],
   allowlist_entries: ["allowlist_entries_pkey", "uq_allowlist_domain"], // addition: the whole table
+  // addition (0012): the whole table
+  email_verification_tokens: [
+    "email_verification_tokens_pkey",
+    "uq_email_verification_tokens_hash",
+    "idx_email_verification_tokens_account_id",
+  ],
 };
 
-const SPEC_TABLES = Object.keys(INDEXES).filter((t) => t !== "allowlist_entries");
+/** Tables the spec does not have. */
+const ADDED_TABLES = ["allowlist_entries", "email_verification_tokens"];
+const SPEC_TABLES = Object.keys(INDEXES).filter((t) => !ADDED_TABLES.includes(t));
 
 /** Foreign keys: table.column -> referenced table, ON DELETE action (a = no action, c = cascade, n = set null, r = restrict). */
 const FOREIGN_KEYS: string[] = [
@@ -161,6 +170,7 @@ const FOREIGN_KEYS: string[] = [
   "blocklist_version_entries.blocklist_version_id -> blocklist_versions c",
   "device_certificates.device_id -> devices c",
   "devices.account_id -> accounts c",
+  "email_verification_tokens.account_id -> accounts c",
   "enrollment_unenroll_requests.approved_by_account_id -> accounts n",
   "enrollment_unenroll_requests.enrollment_id -> enrollments c",
   "enrollment_unenroll_requests.requested_by_account_id -> accounts c",
@@ -175,6 +185,7 @@ const FOREIGN_KEYS: string[] = [
   "partner_relationships.account_id -> accounts c",
   "partner_relationships.partner_account_id -> accounts c",
   "refresh_tokens.account_id -> accounts c",
+  "refresh_tokens.replaced_by_id -> refresh_tokens n",
   "reporting_snapshots.enrollment_id -> enrollments c",
   "subscriptions.account_id -> accounts c",
 ];
@@ -193,6 +204,8 @@ const UNIQUE_AND_CHECK_CONSTRAINTS: string[] = [
   "blocklist_versions.uq_blocklist_version_number u",
   "device_certificates.uq_device_cert_fingerprint u",
   "devices.uq_devices_public_id u",
+  "email_verification_tokens.chk_email_verification_token_hash c",
+  "email_verification_tokens.uq_email_verification_tokens_hash u",
   "enrollments.uq_enrollments_public_id u",
   "organizations.uq_organizations_public_id u",
   "partner_relationships.chk_partner_not_self c",
@@ -211,6 +224,7 @@ const RLS_POLICIES: Record<string, string> = {
   device_certificates: "device_certs_access",
   subscriptions: "subscriptions_self",
   reporting_snapshots: "reporting_snapshots_access",
+  email_verification_tokens: "email_verification_tokens_self", // addition (0012)
 };
 
 const AUDITED = [
@@ -237,12 +251,12 @@ const WITH_UPDATED_AT = [
 ];
 
 describe("migrations produce the spec schema", () => {
-  test("every spec table (and allowlist_entries) exists, and nothing else", async () => {
+  test("every spec table (and the added tables) exists, and nothing else", async () => {
     const rows = await db.owner<{ name: string }[]>`
       select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition and c.relname <> 'schema_migrations'
       order by 1`;
-    expect(rows.map((r) => r.name)).toEqual([...SPEC_TABLES, "allowlist_entries"].sort());
+    expect(rows.map((r) => r.name)).toEqual([...SPEC_TABLES, ...ADDED_TABLES].sort());
     expect(SPEC_TABLES).toHaveLength(17);
   });
 
@@ -373,7 +387,7 @@ describe("migrations produce the spec schema", () => {
 });
 
 describe("row-level security setup", () => {
-  test("RLS is enabled and forced on exactly the nine tenant-scoped tables", async () => {
+  test("RLS is enabled and forced on exactly the nine tenant-scoped tables (plus email_verification_tokens)", async () => {
     const rows = await db.owner<{ name: string; forced: boolean }[]>`
       select relname as name, relforcerowsecurity as forced from pg_class
       where relnamespace = 'public'::regnamespace and relrowsecurity order by 1`;

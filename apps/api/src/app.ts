@@ -1,0 +1,154 @@
+/**
+ * buildApp: the Fastify application, without listening (main.ts listens; tests listen on port 0).
+ *
+ * Order matters: infrastructure plugins first (errors, auth, rate limit, db: their onRoute hooks must see
+ * every route), then CORS and OpenAPI, then the feature routes under their prefixes.
+ */
+import { readFileSync } from "node:fs";
+import { createAccessTokens, type JwtKeyPair } from "@betblocker/core/auth/access-token";
+import { createAuthService } from "@betblocker/core/auth/auth.service";
+import { type Clock, systemClock } from "@betblocker/core/auth/clock";
+import { LoginThrottle } from "@betblocker/core/auth/login-throttle";
+import {
+  createPasswordHasher,
+  OWASP_ARGON2ID,
+  type PasswordHashingOptions,
+} from "@betblocker/core/auth/password-hasher";
+import { MemoryRateLimitStore, type RateLimitStore } from "@betblocker/core/auth/rate-limit";
+import type { ApiConfig } from "@betblocker/core/config/config";
+import type { Sql } from "@betblocker/db/client";
+import cors from "@fastify/cors";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { type Logger, pino } from "pino";
+import { zodValidatorCompiler } from "./http/validation";
+import authPlugin from "./plugins/auth.plugin";
+import dbPlugin from "./plugins/db.plugin";
+import errorsPlugin from "./plugins/errors.plugin";
+import openApiPlugin from "./plugins/openapi.plugin";
+import rateLimitPlugin from "./plugins/rate-limit.plugin";
+import { accountRoutes } from "./routes/accounts/accounts.routes";
+import { authRoutes } from "./routes/auth/auth.routes";
+import { healthRoutes } from "./routes/health/health.routes";
+
+export interface BuildAppOptions {
+  config: ApiConfig;
+  /** Pool connected as the application role (betblocker_api): RLS applies. Owned (and closed) by the caller. */
+  sql: Sql;
+  jwtKeys: JwtKeyPair;
+  clock?: Clock;
+  /** Default: in memory. main.ts passes the Redis store when REDIS_URL is set. */
+  rateLimitStore?: RateLimitStore;
+  /** Default OWASP_ARGON2ID. Tests pass TEST_ONLY_FAST_ARGON2ID; production never overrides it. */
+  passwordHashing?: PasswordHashingOptions;
+  /** Fastify logger options (pino), or false (default). Redaction paths are added to an options object. */
+  logger?: FastifyServerOptions["logger"];
+  /** A ready pino logger (main.ts); it must carry the redaction of LOG_REDACT_PATHS itself (see createLogger). */
+  loggerInstance?: FastifyBaseLogger;
+  version?: string;
+}
+
+/** Never written to logs, whatever logs a request, a header or a body by mistake. */
+export const LOG_REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "res.headers['set-cookie']",
+  "headers.authorization",
+  "headers.cookie",
+  "*.password",
+  "*.token",
+  "*.access_token",
+  "*.refresh_token",
+  "*.dev_verification_token",
+  "body.password",
+  "body.token",
+  "body.refresh_token",
+];
+
+export const API_VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+/** The process logger of main.ts: JSON lines on stdout, with the same redaction as buildApp's. */
+export function createLogger(level: string): Logger {
+  return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } });
+}
+
+function loggerOptions(logger: BuildAppOptions["logger"]): FastifyServerOptions["logger"] {
+  if (logger === undefined || logger === false) return false;
+  const base = logger === true ? {} : logger;
+  return { ...base, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } };
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const version = options.version ?? API_VERSION;
+  const store = options.rateLimitStore ?? new MemoryRateLimitStore(clock);
+
+  const app = Fastify({
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: loggerOptions(options.logger) }),
+    bodyLimit: config.bodyLimitBytes,
+    // Fastify accepts a hop count too (proxy-addr semantics); its types omit number.
+    trustProxy: config.trustProxy as boolean | string,
+    // Client-sent request ids are not trusted (log forging); ours are random.
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const accessTokens = createAccessTokens(
+    options.jwtKeys,
+    { issuer: config.jwtIssuer, audience: config.jwtAudience, ttlSeconds: config.accessTokenTtlSeconds },
+    clock,
+  );
+  const authService = createAuthService({
+    hasher: createPasswordHasher(options.passwordHashing ?? OWASP_ARGON2ID),
+    accessTokens,
+    loginThrottle: new LoginThrottle(
+      store,
+      { perEmail: config.rateLimits.loginFailuresPerEmail, perIp: config.rateLimits.loginFailuresPerIp },
+      clock,
+    ),
+    clock,
+    settings: {
+      refreshTokenTtlDays: config.refreshTokenTtlDays,
+      emailVerificationTtlHours: config.emailVerificationTtlHours,
+    },
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { accessTokens });
+  await app.register(rateLimitPlugin, { store, clock });
+  await app.register(dbPlugin, { sql: options.sql });
+  await app.register(cors, {
+    // Exact origins only; no credentials (tokens travel in the Authorization header, not cookies).
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allowedHeaders: ["Authorization", "Content-Type"],
+    exposedHeaders: ["Retry-After"],
+    maxAge: 600,
+  });
+  // Graceful shutdown: requests still in flight when close() starts get "Connection: close", so their
+  // keep-alive sockets end with the response instead of holding server.close() open.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    reply.header("x-content-type-options", "nosniff");
+    if (closing) reply.header("connection", "close");
+  });
+  await app.register(openApiPlugin, { version });
+
+  await app.register(healthRoutes, { prefix: "/api", version });
+  await app.register(authRoutes, { prefix: "/api/v1/auth", authService, config });
+  await app.register(accountRoutes, { prefix: "/api/v1/accounts", authService });
+
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run start:api -w @betblocker/api`: the API server.
+ *
+ * 1. configuration (TOML + env, validated; every violation printed, exit 1);
+ * 2. database: DATABASE_URL or the embedded cluster under <data_dir>/db (started here, or shared with a
+ *    running `npm start`), migrated as the owner;
+ * 3. the application role: database.app_url / BETBLOCKER_APP_DATABASE_URL, else betblocker_api on the owner's
+ *    server with a generated password (<data_dir>/db/app-secret.json); the pool refuses to start as a role
+ *    that could bypass row-level security;
+ * 4. the access-token key pair (<data_dir>/keys/jwt-ed25519.key, created 0600 on first start);
+ * 5. rate-limit counters in Redis when REDIS_URL is set, else in memory;
+ * 6. listen; SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pool, Redis and the
+ *    embedded database if this process started it.
+ */
+import { loadOrCreateJwtKeyPair } from "@betblocker/core/auth/jwt-keys";
+import { MemoryRateLimitStore, type RateLimitStore } from "@betblocker/core/auth/rate-limit";
+import {
+  ConfigError,
+  describeConfig,
+  loadServerConfig,
+  type ServerConfig,
+} from "@betblocker/core/config/config";
+import { assertRestrictedRole, ensureAppRoleLogin } from "@betblocker/db/app-role";
+import { createSql, redactUrl, type Sql } from "@betblocker/db/client";
+import { migrate } from "@betblocker/db/migrate";
+import { type DatabaseConnection, openDatabase } from "@betblocker/db/open";
+import { migrationsDir } from "@betblocker/db/paths";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { buildApp, createLogger } from "./app";
+import { RedisRateLimitStore } from "./rate-limit/redis-store";
+
+/** In-flight requests get this long after SIGTERM before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 25_000;
+
+export async function main(): Promise<number> {
+  let config: ServerConfig;
+  try {
+    config = loadServerConfig();
+  } catch (error) {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const log = createLogger(config.logging.level);
+  // pino writes asynchronously: flush before the caller exits the process.
+  const exitCode = (code: number) => new Promise<number>((resolve) => log.flush(() => resolve(code)));
+  log.debug({ config: describeConfig(config) }, "configuration");
+
+  let database: DatabaseConnection | null = null;
+  let sql: Sql | null = null;
+  let redis: RedisRateLimitStore | null = null;
+  let app: FastifyInstance | null = null;
+
+  const release = async () => {
+    if (app) {
+      // Sockets that turn idle after close() began (a keep-alive client between requests) would keep the
+      // server open until their keep-alive timeout: close them as they appear.
+      const server = app.server;
+      const sweep = setInterval(() => server.closeIdleConnections(), 250);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    }
+    await sql?.end({ timeout: 5 });
+    await redis?.close();
+    await database?.close();
+  };
+
+  try {
+    database = await openDatabase({
+      url: config.database.url,
+      dataDir: config.dataDir,
+      embeddedPort: config.database.embeddedPort,
+      log: (line) => log.info(`database: ${line}`),
+    });
+    log.info(`database ${redactUrl(database.url)} (${database.mode})`);
+    const migrated = await migrate(database.url, migrationsDir(), (line) => log.info(`migrations: ${line}`));
+    log.info(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already applied`);
+
+    const appUrl = config.database.appUrl ?? (await ensureAppRoleLogin(database.url, config.dataDir));
+    sql = createSql(appUrl, { max: config.api.dbPoolSize, applicationName: "betblocker-api" });
+    await assertRestrictedRole(sql);
+
+    const { keys, created } = loadOrCreateJwtKeyPair(config.api.jwtPrivateKeyPath);
+    log.info(`access-token key ${config.api.jwtPrivateKeyPath} (${created ? "created" : "existing"})`);
+
+    let rateLimitStore: RateLimitStore;
+    if (config.api.redisUrl) {
+      redis = new RedisRateLimitStore({
+        url: config.api.redisUrl,
+        onError: (error) => log.error({ err: error }, "redis rate-limit store failed (requests allowed)"),
+      });
+      await redis.connect();
+      rateLimitStore = redis;
+      log.info(`rate limits in Redis ${redactUrl(config.api.redisUrl)}`);
+    } else {
+      rateLimitStore = new MemoryRateLimitStore();
+    }
+    if (config.api.exposeDevTokens)
+      log.warn("api.expose_dev_tokens is on: development only, never in production");
+
+    app = await buildApp({
+      config: config.api,
+      sql,
+      jwtKeys: keys,
+      rateLimitStore,
+      loggerInstance: log as FastifyBaseLogger,
+    });
+    await app.listen({ host: config.api.host, port: config.api.port });
+  } catch (error) {
+    log.fatal({ err: error }, "API failed to start");
+    await release().catch(() => {});
+    return exitCode(1);
+  }
+
+  const code = await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: shutting down`);
+      const force = setTimeout(() => {
+        log.error("shutdown grace period over, exiting");
+        resolve(1);
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
+      release().then(
+        () => {
+          clearTimeout(force);
+          log.info("stopped");
+          resolve(0);
+        },
+        (error: unknown) => {
+          clearTimeout(force);
+          log.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  return exitCode(code);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
