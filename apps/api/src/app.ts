@@ -15,7 +15,14 @@ import {
   type PasswordHashingOptions,
 } from "@betblocker/core/auth/password-hasher";
 import { MemoryRateLimitStore, type RateLimitStore } from "@betblocker/core/auth/rate-limit";
+import type { SigningKeyPair } from "@betblocker/core/blocklist/signing-key";
 import type { ApiConfig } from "@betblocker/core/config/config";
+import { createDeviceRuntime, type DeviceRuntime } from "@betblocker/core/devices/device-runtime";
+import { createEnrollmentService } from "@betblocker/core/enrollments/enrollment.service";
+import { createUnenrollService } from "@betblocker/core/enrollments/unenroll.service";
+import { createOrganizationService } from "@betblocker/core/organizations/organization.service";
+import { createPartnerService } from "@betblocker/core/partners/partner.service";
+import { createReportsService } from "@betblocker/core/reporting/reports.service";
 import type { Sql } from "@betblocker/db/client";
 import cors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
@@ -28,8 +35,18 @@ import errorsPlugin from "./plugins/errors.plugin";
 import openApiPlugin from "./plugins/openapi.plugin";
 import rateLimitPlugin from "./plugins/rate-limit.plugin";
 import { accountRoutes } from "./routes/accounts/accounts.routes";
+import { adminBlocklistRoutes } from "./routes/admin-blocklist/admin-blocklist.routes";
 import { authRoutes } from "./routes/auth/auth.routes";
+import { blocklistRoutes } from "./routes/blocklist/blocklist.routes";
+import { blocklistAdminRoutes } from "./routes/blocklist/blocklist-admin.routes";
+import { devicesRoutes } from "./routes/devices/devices.routes";
+import { enrollmentRoutes } from "./routes/enrollments/enrollments.routes";
 import { healthRoutes } from "./routes/health/health.routes";
+import { organizationRoutes } from "./routes/organizations/organizations.routes";
+import { partnerRoutes } from "./routes/partners/partners.routes";
+import { reportRoutes } from "./routes/reports/reports.routes";
+import { reviewQueueRoutes } from "./routes/review-queue/review-queue.routes";
+import { unenrollRequestRoutes } from "./routes/unenroll-requests/unenroll-requests.routes";
 
 export interface BuildAppOptions {
   config: ApiConfig;
@@ -46,6 +63,13 @@ export interface BuildAppOptions {
   /** A ready pino logger (main.ts); it must carry the redaction of LOG_REDACT_PATHS itself (see createLogger). */
   loggerInstance?: FastifyBaseLogger;
   version?: string;
+  /**
+   * Device services shared with the mTLS device listener (main.ts creates them, with the device CA and the
+   * signing key, and owns start/stop). Default: an owner-side-only runtime created and stopped with the app.
+   */
+  devices?: DeviceRuntime;
+  /** The blocklist signing key for POST /api/v1/admin/blocklist/publish; without it that route answers 503. */
+  blocklistSigningKey?: SigningKeyPair | null;
 }
 
 /** Never written to logs, whatever logs a request, a header or a body by mistake. */
@@ -149,6 +173,41 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes, { prefix: "/api", version });
   await app.register(authRoutes, { prefix: "/api/v1/auth", authService, config });
   await app.register(accountRoutes, { prefix: "/api/v1/accounts", authService });
+  // Partners, organizations, enrollments and the unenrollment state machine (server clock only).
+  const unenrollService = createUnenrollService({ clock });
+  await app.register(partnerRoutes, {
+    prefix: "/api/v1/partners",
+    partnerService: createPartnerService({ clock }),
+    config,
+  });
+  await app.register(organizationRoutes, {
+    prefix: "/api/v1/organizations",
+    organizationService: createOrganizationService({ clock }),
+    config,
+  });
+  await app.register(enrollmentRoutes, {
+    prefix: "/api/v1/enrollments",
+    enrollmentService: createEnrollmentService({ clock }),
+    unenrollService,
+  });
+  await app.register(unenrollRequestRoutes, { prefix: "/api/v1", unenrollService });
+  const devices =
+    options.devices ??
+    createDeviceRuntime({ sql: options.sql, config: config.devices, clock, rateLimitStore: store });
+  if (!options.devices) app.addHook("onClose", () => devices.stop());
+  await app.register(devicesRoutes, { prefix: "/api/v1/devices", devices: devices.devices });
+  await app.register(blocklistRoutes, { prefix: "/api/v1/blocklist" });
+  await app.register(blocklistAdminRoutes, {
+    prefix: "/api/v1/admin/blocklist",
+    signingKey: options.blocklistSigningKey ?? null,
+    sync: devices.sync,
+  });
+  await app.register(adminBlocklistRoutes, { prefix: "/api/v1/admin/blocklist" });
+  await app.register(reviewQueueRoutes, { prefix: "/api/v1/admin/review-queue" });
+  await app.register(reportRoutes, {
+    prefix: "/api/v1/enrollments",
+    reportsService: createReportsService({ clock }),
+  });
 
   return app as unknown as FastifyInstance;
 }

@@ -43,6 +43,7 @@ function start(env: Record<string, string>): Started {
       ...clean,
       BETBLOCKER_DATA_DIR: dataDir,
       BETBLOCKER_API_PORT: "0",
+      BETBLOCKER_DEVICE_API_PORT: "0",
       BETBLOCKER_LOG_LEVEL: "info",
       ...env,
     },
@@ -72,6 +73,9 @@ describe("main.ts", () => {
     try {
       const [, url] = await waitFor(started, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
       expect(statSync(join(dataDir, "keys", "jwt-ed25519.key")).mode & 0o777).toBe(0o600);
+      // The mutual-TLS device listener starts too and prints its URL; its CA key is private.
+      await waitFor(started, /device API \(mutual TLS\) at https:\/\/127\.0\.0\.1:\d+\/api\/v1\/device\//);
+      expect(statSync(join(dataDir, "keys", "device-ca.key")).mode & 0o777).toBe(0o600);
       const health = await fetch(`${url}/api/health`);
       expect(await health.json()).toMatchObject({ status: "ok", database: "ok" });
 

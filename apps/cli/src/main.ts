@@ -7,11 +7,13 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadServerConfig, type ServerConfig } from "@betblocker/core/config/config";
 import { type DatabaseConnection, openDatabase } from "@betblocker/db/open";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Output, stdio, UsageError } from "./cli-io";
+import { alertsCommand } from "./commands/alerts.command";
 import { allowlistCommand } from "./commands/allowlist.command";
 import { blocklistCommand } from "./commands/blocklist.command";
 import { healthCommand } from "./commands/health.command";
 import { keysCommand } from "./commands/keys.command";
 import { migrateCommand } from "./commands/migrate.command";
+import { sourcesCommand } from "./commands/sources.command";
 
 export interface CommandContext {
   config: ServerConfig;
@@ -41,6 +43,16 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   blocklist check <domain> | --file F [--json]`,
   },
   allowlist: { run: allowlistCommand, summary: "allowlist import <path> | add <domain> [--reason R] | list" },
+  sources: {
+    run: sourcesCommand,
+    summary: `sources add <name> <url|path> --format csv|domains|hosts|adblock [--license L] [--category C] [--disabled]
+  sources list [--json] | enable <name> | disable <name> | remove <name>
+  sources fetch [name]                import list sources now (the worker does it hourly)`,
+  },
+  alerts: {
+    run: alertsCommand,
+    summary: "alerts list [--dead] [--limit N] [--json] | retry-dead   the alert outbox and its dead letters",
+  },
   health: {
     run: healthCommand,
     summary: "health [--json]                     check database, migrations, key and list",

@@ -16,10 +16,14 @@ import {
   loadServerConfig,
   publishBlocklist,
 } from "@betblocker/core";
+import { importListSources } from "@betblocker/core/list-sources/import-sources.service";
+import { ensureListSource } from "@betblocker/core/list-sources/list-source.service";
 import { createSql, redactUrl } from "@betblocker/db/client";
 import { migrate } from "@betblocker/db/migrate";
 import { openDatabase } from "@betblocker/db/open";
 import { migrationsDir, repoRoot, sharedDataDir } from "@betblocker/db/paths";
+import { createWorkerLogger } from "@betblocker/worker/logger";
+import { describeJobs, type RunningWorker, startWorker } from "@betblocker/worker/worker";
 import { OPERATOR } from "./commands/blocklist.command";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -55,10 +59,12 @@ export async function start(argv: string[]): Promise<number> {
   }
   const sql = createSql(db.url, { max: 4, applicationName: "betblocker-start" });
   let stopping = false;
+  let worker: RunningWorker | null = null;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     log("stopping");
+    await worker?.stop();
     await sql.end({ timeout: 5 });
     await db.close();
     log("stopped");
@@ -90,14 +96,25 @@ export async function start(argv: string[]): Promise<number> {
     log(`starter list: ${starter.entries} entries (${starter.inserted} new, ${starter.rejected} rejected)`);
     const shared = join(sharedDataDir(), "gambling-domains.csv");
     if (existsSync(shared)) {
-      const report = await importBlocklist(sql, {
+      // A list source (idempotent), imported now and then hourly by the worker (conditional: unchanged file
+      // = not modified); its entries are deactivated only if every source that listed them drops them.
+      const { source } = await ensureListSource(sql, OPERATOR, {
+        name: "shared-gambling-domains",
         location: shared,
         format: "csv",
-        source: "curated",
-        actor: OPERATOR,
+        license: "MIT (bigdargon/hostsVN, Sinfonietta/hostfiles)",
       });
+      const [report] = (
+        await importListSources(
+          { sql, actor: OPERATOR, config, owner: `start-${process.pid}` },
+          { names: [source.name] },
+        )
+      ).results;
+      if (report?.status === "error") throw new Error(`list source ${source.name}: ${report.error}`);
       log(
-        `public list ${shared}: ${report.entries} entries (${report.inserted} new, ${report.rejected} rejected) in ${(report.durationMs / 1000).toFixed(1)} s`,
+        report?.status === "ok"
+          ? `public list ${shared}: ${report.entries} entries (${report.diff?.inserted ?? 0} new, ${report.rejected} rejected) in ${(report.durationMs / 1000).toFixed(1)} s (list source ${source.name})`
+          : `public list ${shared}: ${report?.entries ?? 0} entries, not modified (list source ${source.name})`,
       );
     } else log(`public list ${shared} not found: skipped`);
 
@@ -112,6 +129,12 @@ export async function start(argv: string[]): Promise<number> {
         ? `blocklist: published version ${published.version} (${published.entryCount} entries, ${published.snapshotBytes} bytes, signed)`
         : `blocklist: version ${published.version} is current (${published.entryCount} entries, nothing changed)`,
     );
+    worker = await startWorker({
+      config,
+      ownerUrl: db.url,
+      log: createWorkerLogger({ level: config.logging.level, format: config.logging.format }),
+    });
+    log(`worker: running ${describeJobs(worker.jobs, config)}`);
     log("try: npx betblocker blocklist check www.bet365.com");
   } catch (error) {
     process.stderr.write(`start failed: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -10,7 +10,7 @@ import { MemoryRateLimitStore, type RateLimitStore } from "@betblocker/core/auth
 import { type ApiConfig, loadServerConfig } from "@betblocker/core/config/config";
 import { createTestDatabase, type TestDatabase } from "@betblocker/db/testing";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
-import { buildApp } from "../app";
+import { type BuildAppOptions, buildApp } from "../app";
 
 export class TestClock {
   constructor(private nowMs: number = Date.now()) {}
@@ -62,11 +62,15 @@ export interface StartTestServerOptions {
   rateLimitStore?: RateLimitStore;
   /** Adds test-only routes before the server starts. */
   extend?: (app: FastifyInstance) => void;
+  /** Default: a new clock (pass one to share it with services built outside, e.g. device services). */
+  clock?: TestClock;
+  /** More buildApp options (device services, the blocklist signing key). */
+  appOptions?: Partial<BuildAppOptions>;
 }
 
 export async function startTestServer(options: StartTestServerOptions = {}): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
-  const clock = new TestClock();
+  const clock = options.clock ?? new TestClock();
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const keys = { privateKey, publicKey };
   const config = testApiConfig(options.config);
@@ -78,6 +82,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     rateLimitStore: options.rateLimitStore ?? new MemoryRateLimitStore(clock.now),
     passwordHashing: TEST_ONLY_FAST_ARGON2ID,
     logger: options.logger ?? false,
+    ...options.appOptions,
   });
   options.extend?.(app);
   await app.listen({ port: 0, host: "127.0.0.1" });

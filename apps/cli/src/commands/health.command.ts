@@ -5,11 +5,13 @@
 import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadLatestPublished, loadSigningKeyPair, type SigningKeyPair } from "@betblocker/core";
+import { workerHealthChecks } from "@betblocker/core/jobs/health";
 import { createSql, redactUrl } from "@betblocker/db/client";
 import { migrationStatus } from "@betblocker/db/migrate";
 import { migrationsDir } from "@betblocker/db/paths";
 import { EXIT_FAILURE, EXIT_OK } from "../cli-io";
 import type { Command } from "../main";
+import { OPERATOR } from "./blocklist.command";
 
 interface Check {
   name: string;
@@ -76,6 +78,8 @@ export const healthCommand: Command = async (args, ctx) => {
           add("blocklist", false, `latest version does not load: ${(error as Error).message}`);
         }
       }
+      // Worker: failing list sources, dead alert deliveries, failed queue jobs.
+      if (pending.length === 0) checks.push(...(await workerHealthChecks(sql, OPERATOR)));
     } finally {
       await sql.end({ timeout: 5 });
     }

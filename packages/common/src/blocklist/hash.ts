@@ -59,13 +59,16 @@ export function initialLane2(seed: number): number {
   return fmix32((seed + 0x6b43a9b5) >>> 0);
 }
 
-/** First half of the key (bucket source). Must be called with the same lanes as `finalizeK2`. */
-function finalizeK1(h1: number, h2: number): number {
+/**
+ * First half of the key (bucket source). Must be called with the same lanes as `finalizeK2`.
+ * Exported for byte-oriented builders that must produce identical keys (plain-list.ts).
+ */
+export function finalizeK1(h1: number, h2: number): number {
   return fmix32((h1 ^ Math.imul(h2, 0x9e3779b1)) >>> 0);
 }
 
 /** Second half of the key (fingerprint), mixed with the already finalized first half. */
-function finalizeK2(k1: number, h2: number): number {
+export function finalizeK2(k1: number, h2: number): number {
   return fmix32((h2 + Math.imul(k1, 0x85ebca77)) >>> 0);
 }
 

@@ -8,6 +8,13 @@ import { join, resolve } from "node:path";
 import { dataDir as defaultDataDir } from "@betblocker/db/paths";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import {
+  describeWorkerSections,
+  resolveWorkerSections,
+  WORKER_ENV_MAP,
+  type WorkerSectionsConfig,
+  workerConfigShape,
+} from "../jobs/worker.config";
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace"]);
 
@@ -88,6 +95,52 @@ const apiConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The device side (/api/v1/device/*): a second HTTPS listener with mutual TLS. Its server certificate is issued
+     * by the device CA for `server_names`; key, certificate and CA are created on first start when missing (demo).
+     * Paths default to <data_dir>/keys/device-*.
+     */
+    device_tls: z
+      .object({
+        /** Start the device listener. Default true. (env BETBLOCKER_DEVICE_API_ENABLED) */
+        enabled: z.boolean().default(true),
+        /** Listen address. Default: api.host. (env BETBLOCKER_DEVICE_API_HOST) */
+        host: z.string().min(1).optional(),
+        /** Listen port. Default 8443. (env BETBLOCKER_DEVICE_API_PORT) */
+        port: z.number().int().min(0).max(65535).default(8443),
+        /** Server certificate (PEM) and key (PKCS#8 PEM, 0600). Default <data_dir>/keys/device-server.{pem,key}. */
+        server_cert_path: z.string().min(1).optional(),
+        server_key_path: z.string().min(1).optional(),
+        /** Device CA certificate and key (0600). Default <data_dir>/keys/device-ca.{pem,key}. */
+        ca_cert_path: z.string().min(1).optional(),
+        ca_key_path: z.string().min(1).optional(),
+        /** DNS names and IP addresses of a generated server certificate. Default ["localhost", "127.0.0.1"]. */
+        server_names: z.array(z.string().min(1).max(253)).min(1).default(["localhost", "127.0.0.1"]),
+      })
+      .strict()
+      .prefault({}),
+    /** Devices: enrollment codes, certificates, the device-side caches and limits. */
+    devices: z
+      .object({
+        /** Lifetime of a one-time enrollment code. Default 15 minutes. */
+        enrollment_code_ttl_minutes: z.number().int().min(1).max(1440).default(15),
+        /** Lifetime of an issued device certificate. Default 90 days. */
+        certificate_validity_days: z.number().int().min(1).max(825).default(90),
+        /** How long a certificate -> device/enrollment lookup is cached (revocation here is immediate). Default 10 s. */
+        auth_cache_ttl_seconds: z.number().int().min(0).max(300).default(10),
+        /** Heartbeats are written to devices.last_heartbeat in one statement this often. Default 1000 ms. */
+        heartbeat_flush_interval_ms: z.number().int().min(50).max(60_000).default(1000),
+        /** Enrollment codes per account per window. Default 20 per hour. */
+        enrollment_codes_per_account: rateLimitSchema(20, 3600),
+        /** Device registrations per client IP per window. Default 30 per hour. */
+        register_per_ip: rateLimitSchema(30, 3600),
+        /** Certificate renewals per device per window. Default 10 per day. */
+        renewals_per_device: rateLimitSchema(10, 86_400),
+        /** Federated report batches per device per window. Default 60 per hour. */
+        federated_report_batches_per_device: rateLimitSchema(60, 3600),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -127,6 +180,8 @@ export const serverConfigSchema = z
       .strict()
       .default({ delta_retention_days: 30 }),
     api: apiConfigSchema,
+    // [worker], [list_sources], [maintenance], [smtp], [alerts]: see jobs/worker.config.ts.
+    ...workerConfigShape,
     logging: z
       .object({
         level: logLevel.default("info"),
@@ -164,9 +219,35 @@ export interface ApiConfig {
     registerPerIp: RateLimitConfig;
     tokenRequestsPerIp: RateLimitConfig;
   };
+  deviceTls: DeviceTlsConfig;
+  devices: DevicesConfig;
 }
 
-export interface ServerConfig {
+/** [api.device_tls], resolved (absolute paths). */
+export interface DeviceTlsConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  serverCertPath: string;
+  serverKeyPath: string;
+  caCertPath: string;
+  caKeyPath: string;
+  serverNames: string[];
+}
+
+/** [api.devices], resolved. */
+export interface DevicesConfig {
+  enrollmentCodeTtlMinutes: number;
+  certificateValidityDays: number;
+  authCacheTtlSeconds: number;
+  heartbeatFlushIntervalMs: number;
+  enrollmentCodesPerAccount: RateLimitConfig;
+  registerPerIp: RateLimitConfig;
+  renewalsPerDevice: RateLimitConfig;
+  federatedReportBatchesPerDevice: RateLimitConfig;
+}
+
+export interface ServerConfig extends WorkerSectionsConfig {
   dataDir: string;
   database: { url: string | null; embeddedPort: number; appUrl: string | null };
   api: ApiConfig;
@@ -231,8 +312,12 @@ const ENV_MAP: Array<[string, string[], (v: string) => unknown]> = [
   ["BETBLOCKER_JWT_KEY_PATH", ["api", "jwt_private_key_path"], String],
   ["BETBLOCKER_EXPOSE_DEV_TOKENS", ["api", "expose_dev_tokens"], parseBoolean],
   ["REDIS_URL", ["api", "redis_url"], String],
+  ["BETBLOCKER_DEVICE_API_ENABLED", ["api", "device_tls", "enabled"], parseBoolean],
+  ["BETBLOCKER_DEVICE_API_HOST", ["api", "device_tls", "host"], String],
+  ["BETBLOCKER_DEVICE_API_PORT", ["api", "device_tls", "port"], Number],
   ["BETBLOCKER_LOG_LEVEL", ["logging", "level"], String],
   ["BETBLOCKER_LOG_FORMAT", ["logging", "format"], String],
+  ...WORKER_ENV_MAP,
 ];
 
 export interface LoadConfigOptions {
@@ -299,6 +384,26 @@ export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig 
         registerPerIp: toRateLimit(a.rate_limits.register_per_ip),
         tokenRequestsPerIp: toRateLimit(a.rate_limits.token_requests_per_ip),
       },
+      deviceTls: {
+        enabled: a.device_tls.enabled,
+        host: a.device_tls.host ?? a.host,
+        port: a.device_tls.port,
+        serverCertPath: resolve(a.device_tls.server_cert_path ?? join(dataDir, "keys", "device-server.pem")),
+        serverKeyPath: resolve(a.device_tls.server_key_path ?? join(dataDir, "keys", "device-server.key")),
+        caCertPath: resolve(a.device_tls.ca_cert_path ?? join(dataDir, "keys", "device-ca.pem")),
+        caKeyPath: resolve(a.device_tls.ca_key_path ?? join(dataDir, "keys", "device-ca.key")),
+        serverNames: a.device_tls.server_names,
+      },
+      devices: {
+        enrollmentCodeTtlMinutes: a.devices.enrollment_code_ttl_minutes,
+        certificateValidityDays: a.devices.certificate_validity_days,
+        authCacheTtlSeconds: a.devices.auth_cache_ttl_seconds,
+        heartbeatFlushIntervalMs: a.devices.heartbeat_flush_interval_ms,
+        enrollmentCodesPerAccount: toRateLimit(a.devices.enrollment_codes_per_account),
+        registerPerIp: toRateLimit(a.devices.register_per_ip),
+        renewalsPerDevice: toRateLimit(a.devices.renewals_per_device),
+        federatedReportBatchesPerDevice: toRateLimit(a.devices.federated_report_batches_per_device),
+      },
     },
     blocklist: {
       signingKeyPath,
@@ -306,6 +411,7 @@ export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig 
       deltaRetentionDays: c.blocklist.delta_retention_days,
     },
     logging: c.logging,
+    ...resolveWorkerSections(c),
   };
 }
 
@@ -334,5 +440,6 @@ export function describeConfig(config: ServerConfig): Record<string, unknown> {
       appUrl: maskUrl(config.database.appUrl),
     },
     api: { ...config.api, redisUrl: maskUrl(config.api.redisUrl) },
+    ...describeWorkerSections(config),
   };
 }

@@ -440,3 +440,141 @@ function writeNewFile(path: string, contents: string, mode: number): void {
 function configInvalid(message: string): AppError {
   return new AppError("CONFIG_INVALID", message);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The device listener's server certificate.
+
+/** Lifetime of a generated server certificate (the CA/Browser Forum's old ceiling; clients here pin the CA). */
+export const SERVER_CERTIFICATE_VALIDITY_DAYS = 825;
+
+export interface ServerCertificatePaths {
+  /** PKCS#8 PEM private key of the server, mode 0600. */
+  keyPath: string;
+  /** PEM server certificate issued by the device CA. */
+  certPath: string;
+  /** DNS names and IP addresses (subjectAltName) of a newly created certificate; the first is its CN. */
+  names: string[];
+  /** Clock, for tests. */
+  now?: Date;
+}
+
+export interface ServerCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  notAfter: Date;
+  /** True when this call generated key and certificate. */
+  created: boolean;
+}
+
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * The TLS server certificate of the device listener (/api/v1/device/*), issued by the device CA so
+ * that an agent trusts exactly one certificate: the CA it receives at registration
+ * (RegisterResponse.ca_certificate_pem) anchors both directions. The certificate carries
+ * extKeyUsage serverAuth only, device certificates clientAuth only, so neither can stand in for the
+ * other. Created (key 0600) when neither file exists; an existing pair must match, chain to `ca`
+ * and be unexpired, otherwise AppError CONFIG_INVALID (delete both files to have them re-created).
+ */
+export async function loadOrCreateServerCertificate(
+  ca: DeviceCa,
+  options: ServerCertificatePaths,
+): Promise<ServerCertificate> {
+  const now = options.now ?? new Date();
+  const keyExists = existsSync(options.keyPath);
+  const certExists = existsSync(options.certPath);
+  if (keyExists !== certExists) {
+    throw configInvalid(
+      `device server ${keyExists ? "key" : "certificate"} ${keyExists ? options.keyPath : options.certPath} exists but its ${keyExists ? "certificate" : "key"} does not`,
+    );
+  }
+  if (keyExists) return loadServerCertificate(ca, options, now);
+  if (options.names.length === 0) throw configInvalid("device server certificate needs at least one name");
+
+  const nowSeconds = wholeSeconds(now);
+  const keys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+  const notBefore = new Date(nowSeconds.getTime() - CLOCK_SKEW_ALLOWANCE_MS);
+  const wanted = new Date(nowSeconds.getTime() + SERVER_CERTIFICATE_VALIDITY_DAYS * DAY_MS);
+  const notAfter = wanted.getTime() > ca.notAfter.getTime() ? ca.notAfter : wanted;
+  const certificate = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerialHex(),
+      subject: [{ CN: [options.names[0] as string] }],
+      issuer: ca.certificate.subjectName,
+      notBefore,
+      notAfter,
+      signingAlgorithm: ECDSA_SHA256,
+      publicKey: keys.publicKey,
+      signingKey: ca.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+        new x509.SubjectAlternativeNameExtension(
+          options.names.map((name) => ({
+            type: IPV4.test(name) || name.includes(":") ? ("ip" as const) : ("dns" as const),
+            value: name,
+          })),
+          false,
+        ),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(ca.certificate, false, crypto),
+      ],
+    },
+    crypto,
+  );
+  const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
+  const privateKeyPem = createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" })
+    .export({ format: "pem", type: "pkcs8" })
+    .toString();
+  const certificatePem = certificate.toString("pem");
+  mkdirSync(dirname(options.keyPath), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(options.certPath), { recursive: true, mode: 0o755 });
+  writeNewFile(options.keyPath, privateKeyPem, PRIVATE_FILE_MODE);
+  try {
+    writeNewFile(options.certPath, certificatePem, PUBLIC_FILE_MODE);
+  } catch (error) {
+    unlinkSync(options.keyPath);
+    throw error;
+  }
+  return { certificatePem, privateKeyPem, notAfter: certificate.notAfter, created: true };
+}
+
+async function loadServerCertificate(
+  ca: DeviceCa,
+  options: ServerCertificatePaths,
+  now: Date,
+): Promise<ServerCertificate> {
+  const mode = statSync(options.keyPath).mode;
+  if ((mode & GROUP_OTHER_BITS) !== 0) {
+    throw configInvalid(
+      `device server key ${options.keyPath} has mode ${(mode & 0o777).toString(8)}; it must not be accessible by group or others (chmod 600)`,
+    );
+  }
+  const privateKeyPem = readFileSync(options.keyPath, "utf8");
+  const certificatePem = readFileSync(options.certPath, "utf8");
+  let certificate: NodeX509Certificate;
+  let keyObject: KeyObject;
+  try {
+    certificate = new NodeX509Certificate(certificatePem);
+    keyObject = createPrivateKey(privateKeyPem);
+  } catch (error) {
+    throw configInvalid(`cannot read the device server key pair: ${(error as Error).message}`);
+  }
+  if (!certificate.checkPrivateKey(keyObject)) {
+    throw configInvalid(`device server key ${options.keyPath} is not the key of ${options.certPath}`);
+  }
+  const caCertificate = new NodeX509Certificate(ca.certificatePem);
+  if (!certificate.checkIssued(caCertificate) || !certificate.verify(caCertificate.publicKey)) {
+    throw configInvalid(
+      `device server certificate ${options.certPath} was not issued by the device CA (was the CA re-created?); delete ${options.certPath} and ${options.keyPath} to have them re-created`,
+    );
+  }
+  const notAfter = new Date(certificate.validTo);
+  if (notAfter.getTime() <= now.getTime()) {
+    throw configInvalid(
+      `device server certificate ${options.certPath} expired on ${notAfter.toISOString()}; delete it and its key to have them re-created`,
+    );
+  }
+  return { certificatePem, privateKeyPem, notAfter, created: false };
+}

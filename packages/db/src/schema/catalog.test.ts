@@ -130,6 +130,7 @@ const INDEXES: Record<string, string[]> = {
     "idx_federated_reports_pending",
     "idx_federated_reports_domain",
     "idx_federated_reports_device",
+    "uq_federated_reports_device_domain_day", // addition (0016): one report per device, domain and UTC day
   ],
   events: [
     "events_pkey",
@@ -137,6 +138,7 @@ const INDEXES: Record<string, string[]> = {
     "idx_events_enrollment_created",
     "idx_events_type_created",
     "idx_events_alerts",
+    "uq_events_event_uid", // addition (0015): per-event idempotency
   ],
   reporting_snapshots: ["reporting_snapshots_pkey", "uq_reporting_snapshot", "idx_reporting_snapshots_date"],
   subscriptions: [
@@ -157,8 +159,83 @@ const INDEXES: Record<string, string[]> = {
   ],
 };
 
+// additions (0013, 0015): device enrollment codes, event batch idempotency
+INDEXES.device_enrollment_codes = [
+  "device_enrollment_codes_pkey",
+  "uq_device_enrollment_codes_hash",
+  "idx_device_enrollment_codes_account",
+  "idx_device_enrollment_codes_expires",
+];
+INDEXES.device_event_batches = [
+  "device_event_batches_pkey",
+  "uq_device_event_batches",
+  "idx_device_event_batches_received",
+];
+
+// additions (0017-0020): public ids, invitations, config change requests, the notifications outbox
+INDEXES.partner_relationships?.push("uq_partner_relationships_public_id");
+INDEXES.enrollments?.push("idx_enrollments_organization", "uq_enrollments_device_current");
+INDEXES.enrollment_unenroll_requests?.push("uq_unenroll_requests_public_id");
+INDEXES.partner_invitations = [
+  "partner_invitations_pkey",
+  "uq_partner_invitations_public_id",
+  "uq_partner_invitations_token_hash",
+  "uq_partner_invitations_pending",
+  "idx_partner_invitations_email_pending",
+  "idx_partner_invitations_expiry",
+  "idx_partner_invitations_relationship",
+];
+INDEXES.organization_invitations = [
+  "organization_invitations_pkey",
+  "uq_organization_invitations_public_id",
+  "uq_organization_invitations_token_hash",
+  "uq_organization_invitations_pending",
+  "idx_organization_invitations_email_pending",
+  "idx_organization_invitations_expiry",
+];
+INDEXES.enrollment_config_change_requests = [
+  "enrollment_config_change_requests_pkey",
+  "uq_config_change_requests_public_id",
+  "uq_config_change_request_pending",
+  "idx_config_change_requests_approver",
+  "idx_config_change_requests_delay",
+];
+INDEXES.notifications = ["notifications_pkey", "idx_notifications_unsent", "idx_notifications_account"];
+const LIFECYCLE_TABLES = [
+  "partner_invitations",
+  "organization_invitations",
+  "enrollment_config_change_requests",
+  "notifications",
+];
+
+// additions (0025-0028, worker): list sources and their provenance, the alert outbox, version membership
+INDEXES.list_sources = ["list_sources_pkey", "uq_list_sources_name"];
+INDEXES.list_source_entries = ["list_source_entries_pkey", "idx_list_source_entries_entry"];
+INDEXES.alert_deliveries = [
+  "alert_deliveries_pkey",
+  "uq_alert_deliveries_public_id",
+  "uq_alert_deliveries_incident",
+  "idx_alert_deliveries_due",
+  "idx_alert_deliveries_dead",
+  "idx_alert_deliveries_account",
+];
+INDEXES.blocklist_membership = [
+  "blocklist_membership_pkey",
+  "uq_blocklist_membership_current",
+  "idx_blocklist_membership_versions",
+];
+const WORKER_TABLES = ["list_sources", "list_source_entries", "alert_deliveries", "blocklist_membership"];
+ENUMS.blocklist_entry_status?.push("inactive"); // addition (0025)
+
 /** Tables the spec does not have. */
-const ADDED_TABLES = ["allowlist_entries", "email_verification_tokens"];
+const ADDED_TABLES = [
+  ...WORKER_TABLES,
+  "allowlist_entries",
+  "email_verification_tokens",
+  "device_enrollment_codes",
+  "device_event_batches",
+  ...LIFECYCLE_TABLES,
+];
 const SPEC_TABLES = Object.keys(INDEXES).filter((t) => !ADDED_TABLES.includes(t));
 
 /** Foreign keys: table.column -> referenced table, ON DELETE action (a = no action, c = cascade, n = set null, r = restrict). */
@@ -169,19 +246,33 @@ const FOREIGN_KEYS: string[] = [
   "blocklist_version_entries.blocklist_entry_id -> blocklist_entries c",
   "blocklist_version_entries.blocklist_version_id -> blocklist_versions c",
   "device_certificates.device_id -> devices c",
+  "device_enrollment_codes.account_id -> accounts c", // addition (0013)
+  "device_enrollment_codes.used_by_device_id -> devices n", // addition (0013)
+  "device_event_batches.device_id -> devices c", // addition (0015)
   "devices.account_id -> accounts c",
   "email_verification_tokens.account_id -> accounts c",
+  "enrollment_config_change_requests.approved_by_account_id -> accounts n", // addition (0019)
+  "enrollment_config_change_requests.enrollment_id -> enrollments c", // addition (0019)
+  "enrollment_config_change_requests.requested_by_account_id -> accounts c", // addition (0019)
+  "enrollment_config_change_requests.required_approver_account_id -> accounts n", // addition (0019)
   "enrollment_unenroll_requests.approved_by_account_id -> accounts n",
   "enrollment_unenroll_requests.enrollment_id -> enrollments c",
   "enrollment_unenroll_requests.requested_by_account_id -> accounts c",
   "enrollment_unenroll_requests.required_approver_account_id -> accounts n",
   "enrollments.device_id -> devices c",
   "enrollments.enrolled_by_account_id -> accounts r",
+  "enrollments.organization_id -> organizations r", // addition (0019)
   "federated_reports.device_id -> devices c",
   "federated_reports.resolved_to_entry_id -> blocklist_entries n",
   "federated_reports.reviewed_by_account_id -> accounts n",
+  "notifications.account_id -> accounts c", // addition (0019)
+  "organization_invitations.accepted_by_account_id -> accounts n", // addition (0018)
+  "organization_invitations.invited_by_account_id -> accounts n", // addition (0018)
+  "organization_invitations.organization_id -> organizations c", // addition (0018)
   "organization_members.account_id -> accounts c",
   "organization_members.organization_id -> organizations c",
+  "partner_invitations.inviter_account_id -> accounts c", // addition (0017)
+  "partner_invitations.relationship_id -> partner_relationships c", // addition (0017)
   "partner_relationships.account_id -> accounts c",
   "partner_relationships.partner_account_id -> accounts c",
   "refresh_tokens.account_id -> accounts c",
@@ -203,16 +294,67 @@ const UNIQUE_AND_CHECK_CONSTRAINTS: string[] = [
   "blocklist_versions.chk_blocklist_versions_snapshot_sha256 c",
   "blocklist_versions.uq_blocklist_version_number u",
   "device_certificates.uq_device_cert_fingerprint u",
+  "device_enrollment_codes.chk_device_enrollment_code_expiry c", // addition (0013)
+  "device_enrollment_codes.chk_device_enrollment_code_hash c", // addition (0013)
+  "device_enrollment_codes.uq_device_enrollment_codes_hash u", // addition (0013)
+  "device_event_batches.chk_device_event_batches_counts c", // addition (0015)
+  "device_event_batches.uq_device_event_batches u", // addition (0015)
   "devices.uq_devices_public_id u",
   "email_verification_tokens.chk_email_verification_token_hash c",
   "email_verification_tokens.uq_email_verification_tokens_hash u",
+  "enrollment_config_change_requests.chk_config_change_requests_changes c", // addition (0019)
+  "enrollment_config_change_requests.uq_config_change_requests_public_id u", // addition (0019)
+  "enrollment_unenroll_requests.uq_unenroll_requests_public_id u", // addition (0019)
+  "enrollments.chk_enrollments_organization_tier c", // addition (0019)
+  "enrollments.chk_enrollments_policy_tier c", // addition (0019)
   "enrollments.uq_enrollments_public_id u",
+  "notifications.chk_notifications_kind c", // addition (0019)
+  "notifications.chk_notifications_payload c", // addition (0019)
+  "notifications.chk_notifications_recipient c", // addition (0019)
+  "organization_invitations.chk_organization_invitations_email c", // addition (0018)
+  "organization_invitations.chk_organization_invitations_expiry c", // addition (0018)
+  "organization_invitations.chk_organization_invitations_status c", // addition (0018)
+  "organization_invitations.chk_organization_invitations_token_hash c", // addition (0018)
+  "organization_invitations.uq_organization_invitations_public_id u", // addition (0018)
+  "organization_invitations.uq_organization_invitations_token_hash u", // addition (0018)
   "organizations.uq_organizations_public_id u",
+  "partner_invitations.chk_partner_invitations_email c", // addition (0017)
+  "partner_invitations.chk_partner_invitations_expiry c", // addition (0017)
+  "partner_invitations.chk_partner_invitations_status c", // addition (0017)
+  "partner_invitations.chk_partner_invitations_token_hash c", // addition (0017)
+  "partner_invitations.uq_partner_invitations_public_id u", // addition (0017)
+  "partner_invitations.uq_partner_invitations_token_hash u", // addition (0017)
   "partner_relationships.chk_partner_not_self c",
+  "partner_relationships.uq_partner_relationships_public_id u", // addition (0017)
   "refresh_tokens.uq_refresh_tokens_hash u",
   "subscriptions.uq_subscriptions_stripe_customer u",
   "subscriptions.uq_subscriptions_stripe_sub u",
 ];
+
+// additions (0025-0028, worker)
+FOREIGN_KEYS.push(
+  "alert_deliveries.account_id -> accounts c",
+  "blocklist_membership.blocklist_entry_id -> blocklist_entries c",
+  "list_source_entries.blocklist_entry_id -> blocklist_entries c",
+  "list_source_entries.list_source_id -> list_sources c",
+);
+FOREIGN_KEYS.sort();
+UNIQUE_AND_CHECK_CONSTRAINTS.push(
+  "alert_deliveries.chk_alert_deliveries_attempts c",
+  "alert_deliveries.chk_alert_deliveries_channel c",
+  "alert_deliveries.chk_alert_deliveries_sent c",
+  "alert_deliveries.chk_alert_deliveries_status c",
+  "alert_deliveries.uq_alert_deliveries_incident u",
+  "alert_deliveries.uq_alert_deliveries_public_id u",
+  "blocklist_membership.chk_blocklist_membership_range c",
+  "list_sources.chk_list_sources_counts c",
+  "list_sources.chk_list_sources_format c",
+  "list_sources.chk_list_sources_location c",
+  "list_sources.chk_list_sources_name c",
+  "list_sources.chk_list_sources_status c",
+  "list_sources.uq_list_sources_name u",
+);
+UNIQUE_AND_CHECK_CONSTRAINTS.sort();
 
 const RLS_POLICIES: Record<string, string> = {
   accounts: "accounts_self",
@@ -225,7 +367,59 @@ const RLS_POLICIES: Record<string, string> = {
   subscriptions: "subscriptions_self",
   reporting_snapshots: "reporting_snapshots_access",
   email_verification_tokens: "email_verification_tokens_self", // addition (0012)
+  alert_deliveries: "alert_deliveries_system", // addition (0027)
+  device_enrollment_codes: "device_enrollment_codes_self", // addition (0013)
+  device_event_batches: "device_event_batches_access", // addition (0015)
 };
+
+// additions (0017-0020): the FOR ALL policies of new tables (in RLS_POLICIES), and per-command or
+// RESTRICTIVE policies (the lifecycle guards, organization access, the worker's 'system' access). Tables in
+// LIFECYCLE_RLS_TABLES have row-level security without a FOR ALL policy.
+Object.assign(RLS_POLICIES, {
+  partner_invitations: "partner_invitations_access",
+  organization_invitations: "organization_invitations_admin",
+  enrollment_config_change_requests: "config_change_requests_access",
+});
+const LIFECYCLE_RLS_TABLES = ["organizations", "organization_members", "notifications"];
+/** "table.policy COMMAND PERMISSIVE|RESTRICTIVE", sorted. */
+const LIFECYCLE_POLICIES = [
+  "config_change_requests_insert_guard INSERT RESTRICTIVE",
+  "config_change_requests_org_admin_read SELECT PERMISSIVE",
+  "config_change_requests_org_admin_update UPDATE PERMISSIVE",
+  "config_change_requests_system_read SELECT PERMISSIVE",
+  "config_change_requests_system_update UPDATE PERMISSIVE",
+  "enrollments_insert_guard INSERT RESTRICTIVE",
+  "enrollments_org_admin_read SELECT PERMISSIVE",
+  "enrollments_org_admin_update UPDATE PERMISSIVE",
+  "enrollments_system_read SELECT PERMISSIVE",
+  "enrollments_system_update UPDATE PERMISSIVE",
+  "notifications_deliver UPDATE PERMISSIVE",
+  "notifications_enqueue INSERT PERMISSIVE",
+  "notifications_purge DELETE PERMISSIVE",
+  "notifications_read SELECT PERMISSIVE",
+  "organization_invitations_system_read SELECT PERMISSIVE",
+  "organization_invitations_system_update UPDATE PERMISSIVE",
+  "organization_members_admin_update UPDATE PERMISSIVE",
+  "organization_members_delete DELETE PERMISSIVE",
+  "organization_members_platform_insert INSERT PERMISSIVE",
+  "organization_members_read SELECT PERMISSIVE",
+  "organizations_admin_delete DELETE PERMISSIVE",
+  "organizations_admin_insert INSERT PERMISSIVE",
+  "organizations_admin_update UPDATE PERMISSIVE",
+  "organizations_member_read SELECT PERMISSIVE",
+  "partner_invitations_party_read SELECT PERMISSIVE",
+  "partner_invitations_system_read SELECT PERMISSIVE",
+  "partner_invitations_system_update UPDATE PERMISSIVE",
+  "partner_relationships_delete_guard DELETE RESTRICTIVE",
+  "partner_relationships_insert_guard INSERT RESTRICTIVE",
+  "partner_relationships_system_read SELECT PERMISSIVE",
+  "partner_relationships_system_update UPDATE PERMISSIVE",
+  "unenroll_requests_insert_guard INSERT RESTRICTIVE",
+  "unenroll_requests_org_admin_read SELECT PERMISSIVE",
+  "unenroll_requests_org_admin_update UPDATE PERMISSIVE",
+  "unenroll_requests_system_read SELECT PERMISSIVE",
+  "unenroll_requests_system_update UPDATE PERMISSIVE",
+];
 
 const AUDITED = [
   "accounts",
@@ -238,7 +432,16 @@ const AUDITED = [
   "blocklist_entries",
   "subscriptions",
   "allowlist_entries", // addition
+  "list_sources", // addition (0026)
+  "partner_invitations", // addition (0017)
+  "organization_invitations", // addition (0018)
+  "organizations", // addition (0018)
+  "enrollment_config_change_requests", // addition (0019)
+  "federated_reports", // addition (0022): review decisions, UPDATE only
 ];
+
+/** Audit triggers beside trg_audit_<table>: devices UPDATEs that change more than last_heartbeat (0014). */
+const EXTRA_AUDIT_TRIGGERS = ["devices:trg_audit_devices_update"];
 
 const WITH_UPDATED_AT = [
   "accounts",
@@ -248,6 +451,7 @@ const WITH_UPDATED_AT = [
   "blocklist_entries",
   "subscriptions",
   "allowlist_entries",
+  "list_sources", // addition (0026)
 ];
 
 describe("migrations produce the spec schema", () => {
@@ -381,7 +585,7 @@ describe("migrations produce the spec schema", () => {
       [...WITH_UPDATED_AT].sort().map((t) => `${t}:trg_${t}_updated_at`),
     );
     expect(rows.filter((r) => r.fn === "fn_audit_trigger").map((r) => `${r.tbl}:${r.name}`)).toEqual(
-      [...AUDITED].sort().map((t) => `${t}:trg_audit_${t}`),
+      [...[...AUDITED].sort().map((t) => `${t}:trg_audit_${t}`), ...EXTRA_AUDIT_TRIGGERS].sort(),
     );
   });
 });
@@ -392,9 +596,7 @@ describe("row-level security setup", () => {
       select relname as name, relforcerowsecurity as forced from pg_class
       where relnamespace = 'public'::regnamespace and relrowsecurity order by 1`;
     expect(rows).toEqual(
-      Object.keys(RLS_POLICIES)
-        .sort()
-        .map((name) => ({ name, forced: true })),
+      [...Object.keys(RLS_POLICIES), ...LIFECYCLE_RLS_TABLES].sort().map((name) => ({ name, forced: true })),
     );
   });
 
@@ -404,8 +606,17 @@ describe("row-level security setup", () => {
     >`
       select tablename as tbl, policyname as name, cmd, permissive, qual, with_check as check
       from pg_policies where schemaname = 'public' order by 1`;
-    expect(Object.fromEntries(rows.map((r) => [r.tbl, r.name]))).toEqual(RLS_POLICIES);
-    for (const row of rows) {
+    const isLifecycle = (r: { name: string; cmd: string; permissive: string }) =>
+      LIFECYCLE_POLICIES.includes(`${r.name} ${r.cmd} ${r.permissive}`);
+    expect(
+      rows
+        .filter(isLifecycle)
+        .map((r) => `${r.name} ${r.cmd} ${r.permissive}`)
+        .sort(),
+    ).toEqual(LIFECYCLE_POLICIES);
+    const forAll = rows.filter((r) => !isLifecycle(r));
+    expect(Object.fromEntries(forAll.map((r) => [r.tbl, r.name]))).toEqual(RLS_POLICIES);
+    for (const row of forAll) {
       expect({ policy: row.name, cmd: row.cmd, permissive: row.permissive }).toEqual({
         policy: row.name,
         cmd: "ALL",

@@ -1,0 +1,4 @@
+export * from "./logger";
+export * from "./registry";
+export * from "./runner";
+export * from "./worker";

@@ -1,0 +1,18 @@
+-- betblocker:no-transaction
+-- 0025_blocklist_entry_inactive.sql
+--
+-- Adds the label 'inactive' to blocklist_entry_status (append-only enum, spec
+-- section 10).
+--
+-- Why: list sources (0026) are imported on a schedule and diffed into
+-- blocklist_entries. A domain that every source which listed it has dropped
+-- must stop being blocked, but it is not "rejected" (an admin decision that a
+-- re-import must never overturn) and not "review" (nobody has to look at it).
+-- 'inactive' = delisted by its sources: not compiled into versions, and set
+-- back to 'active' when a source lists the domain again. Only entries with
+-- source 'automated' are ever set inactive; curated and federated entries are
+-- never touched by a source import.
+--
+-- No transaction: a new enum label cannot be used in the transaction that
+-- added it, and ADD VALUE IF NOT EXISTS is idempotent on a re-run.
+ALTER TYPE blocklist_entry_status ADD VALUE IF NOT EXISTS 'inactive';

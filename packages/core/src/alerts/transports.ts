@@ -1,0 +1,144 @@
+/**
+ * How alert deliveries leave the platform: e-mail through SMTP (nodemailer) and signed webhooks.
+ *
+ * Webhook contract (documented for receivers):
+ * - POST, Content-Type: application/json, body {"id","incident","subject","created_at","payload"};
+ * - X-BetBlocker-Timestamp: Unix seconds when the request was signed;
+ * - X-BetBlocker-Signature: "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + raw body). Receivers
+ *   recompute it over the raw bytes, compare in constant time and reject old timestamps (replay);
+ * - Idempotency-Key (and X-BetBlocker-Delivery): the delivery's id, identical on every retry, so a receiver
+ *   that saw it already answers 2xx and ignores the duplicate.
+ * Only a 2xx counts as delivered; redirects are not followed (a 3xx is a failure, retried).
+ *
+ * E-mails carry the same id as Message-ID and X-BetBlocker-Delivery; the delivery counts as sent once the
+ * SMTP server accepted the message.
+ */
+import { createHmac } from "node:crypto";
+import type { AlertDeliveryRow } from "@betblocker/db/repositories/alert.repository";
+import nodemailer from "nodemailer";
+import type { SmtpConfig, WebhookTarget } from "../jobs/worker.config";
+
+export const SIGNATURE_HEADER = "x-betblocker-signature";
+export const TIMESTAMP_HEADER = "x-betblocker-timestamp";
+export const DELIVERY_HEADER = "x-betblocker-delivery";
+export const IDEMPOTENCY_HEADER = "idempotency-key";
+
+export interface AlertTransports {
+  /** Resolves when the receiver accepted the message; throws otherwise (the error is recorded). */
+  send(delivery: AlertDeliveryRow): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    /** false: retrying cannot help (e.g. no secret for the webhook, SMTP not configured). */
+    readonly retryable = true,
+  ) {
+    super(message);
+    this.name = "DeliveryError";
+  }
+}
+
+/** The signature header value for `body` signed at `timestamp` (Unix seconds). */
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+export function webhookBody(delivery: AlertDeliveryRow): string {
+  return JSON.stringify({
+    id: delivery.publicId,
+    incident: delivery.incidentKey,
+    subject: delivery.subject,
+    created_at: delivery.createdAt.toISOString(),
+    payload: delivery.payload,
+  });
+}
+
+export function emailText(delivery: AlertDeliveryRow): string {
+  const lines = [delivery.subject, ""];
+  for (const [key, value] of Object.entries(delivery.payload)) {
+    lines.push(`${key.replaceAll("_", " ")}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  }
+  lines.push("", `incident: ${delivery.incidentKey}`, `delivery: ${delivery.publicId}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export interface TransportOptions {
+  smtp: SmtpConfig;
+  webhooks: readonly WebhookTarget[];
+  timeoutMs: number;
+  now?: () => Date;
+}
+
+export function createAlertTransports(options: TransportOptions): AlertTransports {
+  const now = options.now ?? (() => new Date());
+  const smtp = options.smtp;
+  const mailer = smtp.host
+    ? nodemailer.createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: smtp.secure,
+        ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? "" } } : {}),
+        connectionTimeout: options.timeoutMs,
+        greetingTimeout: options.timeoutMs,
+        socketTimeout: options.timeoutMs,
+      })
+    : null;
+
+  async function sendEmail(delivery: AlertDeliveryRow): Promise<void> {
+    if (!mailer) throw new DeliveryError("smtp.host is not configured: cannot send alert e-mails");
+    try {
+      await mailer.sendMail({
+        from: smtp.from,
+        to: delivery.recipient,
+        subject: delivery.subject,
+        text: emailText(delivery),
+        messageId: `<${delivery.publicId}@betblocker.alerts>`,
+        headers: { "X-BetBlocker-Delivery": delivery.publicId },
+      });
+    } catch (error) {
+      throw new DeliveryError(`SMTP: ${(error as Error).message}`);
+    }
+  }
+
+  async function sendWebhook(delivery: AlertDeliveryRow): Promise<void> {
+    const target = options.webhooks.find((w) => w.url === delivery.recipient);
+    if (!target) throw new DeliveryError(`no webhook secret configured for ${delivery.recipient}`, false);
+    const body = webhookBody(delivery);
+    const timestamp = Math.floor(now().getTime() / 1000);
+    let response: Response;
+    try {
+      response = await fetch(target.url, {
+        method: "POST",
+        redirect: "manual",
+        signal: AbortSignal.timeout(options.timeoutMs),
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "BetBlocker-alerts",
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, body),
+          [IDEMPOTENCY_HEADER]: delivery.publicId,
+          [DELIVERY_HEADER]: delivery.publicId,
+        },
+        body,
+      });
+    } catch (error) {
+      const cause = (error as Error & { cause?: Error }).cause;
+      throw new DeliveryError(`webhook: ${(error as Error).message}${cause ? `: ${cause.message}` : ""}`);
+    }
+    await response.body?.cancel().catch(() => {});
+    if (response.status < 200 || response.status > 299)
+      throw new DeliveryError(`webhook: HTTP ${response.status}`);
+  }
+
+  return {
+    async send(delivery) {
+      if (delivery.channel === "email") await sendEmail(delivery);
+      else await sendWebhook(delivery);
+    },
+    async close() {
+      mailer?.close();
+    },
+  };
+}
