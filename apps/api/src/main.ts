@@ -16,26 +16,18 @@
  * its device CA and server certificate (created on first start); its URL is logged at start. On shutdown the
  * buffered heartbeats are flushed before the pool closes.
  */
-import { loadOrCreateJwtKeyPair } from "@betblocker/core/auth/jwt-keys";
-import { MemoryRateLimitStore, type RateLimitStore } from "@betblocker/core/auth/rate-limit";
-import { ensureSigningKeyPair } from "@betblocker/core/blocklist/signing-key";
 import {
   ConfigError,
   describeConfig,
   loadServerConfig,
   type ServerConfig,
 } from "@betblocker/core/config/config";
-import { createDeviceRuntime, type DeviceRuntime } from "@betblocker/core/devices/device-runtime";
-import { assertRestrictedRole, ensureAppRoleLogin } from "@betblocker/db/app-role";
-import { createSql, redactUrl, type Sql } from "@betblocker/db/client";
+import { redactUrl } from "@betblocker/db/client";
 import { migrate } from "@betblocker/db/migrate";
 import { type DatabaseConnection, openDatabase } from "@betblocker/db/open";
 import { migrationsDir } from "@betblocker/db/paths";
-import type { FastifyBaseLogger, FastifyInstance } from "fastify";
-import { buildApp, createLogger } from "./app";
-import { buildDeviceApp, DEVICE_API_PREFIX } from "./device-server/device-app";
-import { loadDeviceTls } from "./device-server/device-tls";
-import { RedisRateLimitStore } from "./rate-limit/redis-store";
+import { createLogger } from "./app";
+import { type RunningApi, startApiServer } from "./server";
 
 /** In-flight requests get this long after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -54,36 +46,9 @@ export async function main(): Promise<number> {
   log.debug({ config: describeConfig(config) }, "configuration");
 
   let database: DatabaseConnection | null = null;
-  let sql: Sql | null = null;
-  let redis: RedisRateLimitStore | null = null;
-  let app: FastifyInstance | null = null;
-  let deviceApp: FastifyInstance | null = null;
-  let devices: DeviceRuntime | null = null;
-
+  let api: RunningApi | null = null;
   const release = async () => {
-    if (deviceApp) {
-      const server = deviceApp.server;
-      const sweep = setInterval(() => server.closeIdleConnections(), 250);
-      try {
-        await deviceApp.close();
-      } finally {
-        clearInterval(sweep);
-      }
-    }
-    if (app) {
-      // Sockets that turn idle after close() began (a keep-alive client between requests) would keep the
-      // server open until their keep-alive timeout: close them as they appear.
-      const server = app.server;
-      const sweep = setInterval(() => server.closeIdleConnections(), 250);
-      try {
-        await app.close();
-      } finally {
-        clearInterval(sweep);
-      }
-    }
-    await devices?.stop();
-    await sql?.end({ timeout: 5 });
-    await redis?.close();
+    await api?.stop();
     await database?.close();
   };
 
@@ -97,80 +62,12 @@ export async function main(): Promise<number> {
     log.info(`database ${redactUrl(database.url)} (${database.mode})`);
     const migrated = await migrate(database.url, migrationsDir(), (line) => log.info(`migrations: ${line}`));
     log.info(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied} already applied`);
-
-    const appUrl = config.database.appUrl ?? (await ensureAppRoleLogin(database.url, config.dataDir));
-    sql = createSql(appUrl, { max: config.api.dbPoolSize, applicationName: "betblocker-api" });
-    await assertRestrictedRole(sql);
-
-    const { keys, created } = loadOrCreateJwtKeyPair(config.api.jwtPrivateKeyPath);
-    log.info(`access-token key ${config.api.jwtPrivateKeyPath} (${created ? "created" : "existing"})`);
-
-    let rateLimitStore: RateLimitStore;
-    if (config.api.redisUrl) {
-      redis = new RedisRateLimitStore({
-        url: config.api.redisUrl,
-        onError: (error) => log.error({ err: error }, "redis rate-limit store failed (requests allowed)"),
-      });
-      await redis.connect();
-      rateLimitStore = redis;
-      log.info(`rate limits in Redis ${redactUrl(config.api.redisUrl)}`);
-    } else {
-      rateLimitStore = new MemoryRateLimitStore();
-    }
-    if (config.api.exposeDevTokens)
-      log.warn("api.expose_dev_tokens is on: development only, never in production");
-
-    const signing = ensureSigningKeyPair(config.blocklist);
-    log.info(
-      `blocklist signing key ${signing.pair.privatePath} (${signing.created ? "created" : "existing"}, key id ${signing.pair.keyId})`,
-    );
-    const deviceTls = config.api.deviceTls.enabled ? await loadDeviceTls(config.api.deviceTls) : null;
-    if (deviceTls) {
-      log.info(
-        `device CA ${config.api.deviceTls.caCertPath} (${deviceTls.created.ca ? "created" : "existing"}), server certificate ${config.api.deviceTls.serverCertPath} (${deviceTls.created.serverCertificate ? "created" : "existing"})`,
-      );
-    }
-    devices = createDeviceRuntime({
-      sql,
-      config: config.api.devices,
-      clock: () => new Date(),
-      rateLimitStore,
-      ca: deviceTls?.ca ?? null,
-      blocklistPublicKey: signing.pair.publicKey,
-      log,
-    });
-    devices.start();
-
-    app = await buildApp({
-      config: config.api,
-      sql,
-      jwtKeys: keys,
-      rateLimitStore,
-      loggerInstance: log as FastifyBaseLogger,
-      devices,
-      blocklistSigningKey: signing.pair,
-    });
-    await app.listen({ host: config.api.host, port: config.api.port });
-    if (deviceTls) {
-      deviceApp = await buildDeviceApp({
-        runtime: devices,
-        tls: deviceTls.material,
-        loggerInstance: log as FastifyBaseLogger,
-      });
-      const { host, port } = config.api.deviceTls;
-      await deviceApp.listen({ host, port });
-      const address = deviceApp.server.address();
-      const boundPort = address && typeof address === "object" ? address.port : port;
-      log.info(
-        `device API (mutual TLS) at https://${host.includes(":") ? `[${host}]` : host}:${boundPort}${DEVICE_API_PREFIX}/ (clients trust ${config.api.deviceTls.caCertPath})`,
-      );
-    }
+    api = await startApiServer({ config, database, log });
   } catch (error) {
     log.fatal({ err: error }, "API failed to start");
     await release().catch(() => {});
     return exitCode(1);
   }
-
   const code = await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {

@@ -38,6 +38,10 @@ test("npm start brings up the database, seeds, imports the shared list and publi
   expect(first).toMatch(/starter list: \d+ entries/);
   expect(first).toMatch(/public list .*gambling-domains\.csv: 68337 entries .* 0 rejected/);
   expect(first).toMatch(/blocklist: published version 1 \(\d+ entries, \d+ bytes, signed\)/);
+  expect(first).toMatch(/api: http:\/\/127\.0\.0\.1:\d+\/api\/v1 /);
+  expect(first).toMatch(/device api \(mutual TLS\): https:\/\/127\.0\.0\.1:\d+\/api\/v1\/device\//);
+  expect(first).toMatch(/demo admin login: admin@example\.com \/ \S{16,} +\(created/);
+  expect(statSync(join(dataDir, "demo-admin.json")).mode & 0o777).toBe(0o600);
   expect(statSync(join(dataDir, "keys", "blocklist-signing.key")).mode & 0o777).toBe(0o600);
   // The embedded cluster was stopped on exit.
   expect(existsSync(join(dataDir, "db", "pg", "postmaster.pid"))).toBe(false);
@@ -46,4 +50,5 @@ test("npm start brings up the database, seeds, imports the shared list and publi
   expect(second).toMatch(/migrations: 0 applied now/);
   expect(second).toMatch(/signing key: .* \(existing/);
   expect(second).toMatch(/blocklist: version 1 is current/);
+  expect(second).toMatch(/demo admin login: admin@example\.com \/ \S{16,} +\(existing/);
 }, 240_000);

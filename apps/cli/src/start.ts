@@ -1,12 +1,15 @@
 /**
  * `npm start`: the whole platform on one machine. Today: the database (embedded unless DATABASE_URL is set),
  * migrations, the signing key, the seed lists, the shared public gambling list when present, and a published
- * signed blocklist version. Later issues add the API, worker and a demo agent here.
+ * signed blocklist version, the worker and the API (web API and the mutual-TLS device API). A later issue adds
+ * a demo agent here.
  * Runs until SIGINT/SIGTERM (so CLI commands can share the embedded database); `--once` exits after set-up.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { createLogger } from "@betblocker/api/app";
+import { type RunningApi, startApiServer } from "@betblocker/api/server";
 import {
   ConfigError,
   describeConfig,
@@ -16,6 +19,8 @@ import {
   loadServerConfig,
   publishBlocklist,
 } from "@betblocker/core";
+import { ensureDemoAdmin } from "@betblocker/core/auth/demo-admin";
+import { createPasswordHasher } from "@betblocker/core/auth/password-hasher";
 import { importListSources } from "@betblocker/core/list-sources/import-sources.service";
 import { ensureListSource } from "@betblocker/core/list-sources/list-source.service";
 import { createSql, redactUrl } from "@betblocker/db/client";
@@ -60,10 +65,12 @@ export async function start(argv: string[]): Promise<number> {
   const sql = createSql(db.url, { max: 4, applicationName: "betblocker-start" });
   let stopping = false;
   let worker: RunningWorker | null = null;
+  let api: RunningApi | null = null;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     log("stopping");
+    await api?.stop();
     await worker?.stop();
     await sql.end({ timeout: 5 });
     await db.close();
@@ -135,6 +142,18 @@ export async function start(argv: string[]): Promise<number> {
       log: createWorkerLogger({ level: config.logging.level, format: config.logging.format }),
     });
     log(`worker: running ${describeJobs(worker.jobs, config)}`);
+
+    // The API logs JSON per request; on this console only warnings and errors (the URLs are printed below).
+    const apiLog = createLogger(config.logging.level === "info" ? "warn" : config.logging.level);
+    api = await startApiServer({ config, database: db, log: apiLog });
+    const admin = await ensureDemoAdmin(sql, config.dataDir, createPasswordHasher());
+    log(
+      `api: ${api.url}/api/v1 (OpenAPI ${api.url}/api/v1/openapi.json, docs ${api.url}/api/v1/docs, health ${api.url}/api/health)`,
+    );
+    if (api.deviceUrl) log(`device api (mutual TLS): ${api.deviceUrl}`);
+    log(
+      `demo admin login: ${admin.email} / ${admin.password}  (${admin.created ? "created" : "existing"}; kept in ${join(config.dataDir, "demo-admin.json")}, mode 0600)`,
+    );
     log("try: npx betblocker blocklist check www.bet365.com");
   } catch (error) {
     process.stderr.write(`start failed: ${error instanceof Error ? error.message : String(error)}\n`);

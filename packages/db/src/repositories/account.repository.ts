@@ -86,3 +86,19 @@ export async function findAccountProfile(sql: Queryable, accountId: number): Pro
     from accounts where id = ${accountId}`;
   return row ? toProfile(row) : null;
 }
+
+/**
+ * Creates an administrator account unless the e-mail exists (then nothing changes). Only for the operator's
+ * owner connection (first start, demo): the application role cannot create admins, by design.
+ */
+export async function createAdminAccountIfMissing(
+  ownerSql: Queryable,
+  input: { email: string; passwordHash: string; displayName: string },
+): Promise<boolean> {
+  const rows = await ownerSql<{ id: number }[]>`
+    insert into accounts (email, password_hash, role, email_verified, display_name)
+    values (${input.email}, ${input.passwordHash}, 'admin', true, ${input.displayName})
+    on conflict do nothing
+    returning id`;
+  return rows.length > 0;
+}
