@@ -1,5 +1,6 @@
 import { createWriteStream, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { classifyDomain, DISCOVERY_DEFAULTS } from "@betblocker/common/discovery/index";
 import {
   type CheckResult,
   checkName,
@@ -159,10 +160,11 @@ function describe(result: CheckResult): string {
 async function checkCommand(args: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { file: { type: "string" }, json: { type: "boolean" } },
+    options: { file: { type: "string" }, json: { type: "boolean" }, discovery: { type: "boolean" } },
     strict: true,
     allowPositionals: true,
   });
+  if (values.discovery && !values.file) throw new UsageError("--discovery goes with --file");
   if (values.file && positionals.length > 0) throw new UsageError("give either a domain or --file, not both");
   if (!values.file && positionals.length !== 1)
     throw new UsageError("check takes one <domain> or --file FILE");
@@ -190,6 +192,7 @@ async function checkCommand(args: string[], ctx: CommandContext): Promise<number
   }
   let checked = 0;
   let blocked = 0;
+  let flagged = 0;
   let invalid = 0;
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.replace(/#.*/, "").trim();
@@ -204,10 +207,29 @@ async function checkCommand(args: string[], ctx: CommandContext): Promise<number
     if (result.blocked) {
       blocked++;
       emit(result);
-    } else if (values.json) emit(result);
+      continue;
+    }
+    if (values.discovery && result.explanation.reason !== "allowlist") {
+      // Not listed: would the name-based classifier send it to review (or add it)?
+      const verdict = classifyDomain(result.domain);
+      if (verdict.score >= DISCOVERY_DEFAULTS.reviewThreshold) {
+        flagged++;
+        ctx.io.out(
+          values.json
+            ? JSON.stringify({ version: published.version, ...result, discovery: verdict })
+            : `flagged  ${result.domain}  score=${verdict.score} signals=${verdict.signals.join(",")}`,
+        );
+        continue;
+      }
+    }
+    if (values.json) emit(result);
   }
   if (invalid > 0) ctx.io.err(`${invalid} lines were not valid domain names and were not checked`);
   // The summary is the last line in both modes (JSON mode: one JSON object per checked name before it).
-  ctx.io.out(`checked=${checked} blocked=${blocked} allowed=${checked - blocked}`);
+  ctx.io.out(
+    values.discovery
+      ? `checked=${checked} blocked=${blocked} flagged=${flagged} allowed=${checked - blocked - flagged}`
+      : `checked=${checked} blocked=${blocked} allowed=${checked - blocked}`,
+  );
   return EXIT_OK;
 }
