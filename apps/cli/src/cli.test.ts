@@ -189,11 +189,16 @@ describe("betblocker CLI", () => {
   });
 
   test("check --file --discovery also flags unlisted names the classifier would send to review", async () => {
-    const names = file("discovery.txt", "casino-royal.example.com\nmega-jackpot-slots-casino.example\nwikipedia.org\n");
+    const names = file(
+      "discovery.txt",
+      "casino-royal.example.com\nmega-jackpot-slots-casino.example\nwikipedia.org\n",
+    );
     const run = await cli("blocklist", "check", "--file", names, "--discovery");
     expect(run.code).toBe(0);
     expect(run.out.at(-1)).toBe("checked=3 blocked=1 flagged=1 allowed=1");
-    expect(run.out.some((l) => l.startsWith("flagged  mega-jackpot-slots-casino.example  score="))).toBe(true);
+    expect(run.out.some((l) => l.startsWith("flagged  mega-jackpot-slots-casino.example  score="))).toBe(
+      true,
+    );
     expect((await cli("blocklist", "check", "x.com", "--discovery")).code).toBe(2);
   });
 
