@@ -119,19 +119,30 @@ export class FakeUpstream {
 
   constructor(public reply: UpstreamReply) {}
 
+  /**
+   * UDP and TCP listen on the same port, like a real DNS server. The UDP port is picked by the kernel; when
+   * its TCP twin is taken by another process (parallel test runs), both are closed and another port is tried.
+   */
   static async start(reply: UpstreamReply): Promise<FakeUpstream> {
-    const upstream = new FakeUpstream(reply);
-    upstream.udp = dgram.createSocket("udp4");
-    await new Promise<void>((resolve) => upstream.udp.bind(0, "127.0.0.1", () => resolve()));
-    upstream.port = upstream.udp.address().port;
-    upstream.udp.on("message", (message, rinfo) => {
-      upstream.udpQueries++;
-      const answer = upstream.answer(message, "udp");
-      if (answer !== null) upstream.udp.send(answer, rinfo.port, rinfo.address);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const upstream = new FakeUpstream(reply);
+      if (await upstream.listen()) return upstream;
+    }
+    throw new Error("FakeUpstream: no port free for both UDP and TCP after 20 attempts");
+  }
+
+  private async listen(): Promise<boolean> {
+    this.udp = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => this.udp.bind(0, "127.0.0.1", () => resolve()));
+    this.port = this.udp.address().port;
+    this.udp.on("message", (message, rinfo) => {
+      this.udpQueries++;
+      const answer = this.answer(message, "udp");
+      if (answer !== null) this.udp.send(answer, rinfo.port, rinfo.address);
     });
-    upstream.tcp = net.createServer((socket) => {
-      upstream.sockets.add(socket);
-      socket.on("close", () => upstream.sockets.delete(socket));
+    this.tcp = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
       socket.on("error", () => {});
       let buffered = Buffer.alloc(0);
       socket.on("data", (chunk) => {
@@ -140,8 +151,8 @@ export class FakeUpstream {
           const length = buffered.readUInt16BE(0);
           const message = buffered.subarray(2, 2 + length);
           buffered = buffered.subarray(2 + length);
-          upstream.tcpQueries++;
-          const answer = upstream.answer(message, "tcp");
+          this.tcpQueries++;
+          const answer = this.answer(message, "tcp");
           if (answer !== null) {
             const frame = Buffer.alloc(answer.length + 2);
             frame.writeUInt16BE(answer.length, 0);
@@ -151,8 +162,15 @@ export class FakeUpstream {
         }
       });
     });
-    await new Promise<void>((resolve) => upstream.tcp.listen(upstream.port, "127.0.0.1", () => resolve()));
-    return upstream;
+    const listening = await new Promise<boolean>((resolve) => {
+      this.tcp.once("error", () => resolve(false));
+      this.tcp.listen(this.port, "127.0.0.1", () => resolve(true));
+    });
+    if (!listening) {
+      this.udp.close();
+      this.tcp.close();
+    }
+    return listening;
   }
 
   private answer(message: Buffer, transport: Transport): Buffer | null {

@@ -1,6 +1,6 @@
 /**
- * The worker's configuration sections ([worker], [list_sources], [maintenance], [smtp], [alerts]), spliced
- * into the one server schema of config/config.ts. Every field has a default, so a file without these tables
+ * The worker's configuration sections ([worker], [list_sources], [maintenance], [smtp], [alerts],
+ * [discovery]), spliced into the one server schema of config/config.ts. Every field has a default, so a file without these tables
  * is valid. Secrets (smtp.password, webhook secrets) are masked by `describeWorkerSections`.
  */
 import { z } from "zod";
@@ -24,6 +24,14 @@ export const DEFAULT_SCHEDULES = {
   auth_token_cleanup: "47 3 * * *",
   /** Send due alert e-mails and webhooks (retries included). */
   alerts_deliver: "* * * * *",
+  /** Mark devices stale after 3 missed heartbeat intervals, alert once per incident, send recovery notices. */
+  monitoring_heartbeat: "* * * * *",
+  /** Due self-tier unenrollments/config changes, invitation expiry, and the notifications outbox. */
+  lifecycle_timers: "* * * * *",
+  /** Daily reporting snapshots of yesterday (UTC). */
+  reporting_snapshots: "30 0 * * *",
+  /** Federated reports -> review queue (k-anonymous) and automated blocklist entries. */
+  federated_intake: "*/10 * * * *",
 } as const;
 
 export type ScheduleName = keyof typeof DEFAULT_SCHEDULES;
@@ -135,6 +143,15 @@ export const workerConfigShape = {
     })
     .strict()
     .prefault({}),
+  discovery: z
+    .object({
+      /** A reported domain reaches the review queue only once this many distinct devices reported it (k-anonymity). Default 3. */
+      min_distinct_devices: z.number().int().min(2).max(1000).default(3),
+      /** Domains classified per intake run. Default 500. */
+      batch_size: z.number().int().min(1).max(100_000).default(500),
+    })
+    .strict()
+    .prefault({}),
 };
 
 type Shape = typeof workerConfigShape;
@@ -188,6 +205,11 @@ export interface AlertsConfig {
   batchSize: number;
 }
 
+export interface DiscoveryConfig {
+  minDistinctDevices: number;
+  batchSize: number;
+}
+
 /** The resolved sections, as they appear on ServerConfig. */
 export interface WorkerSectionsConfig {
   worker: WorkerConfig;
@@ -195,6 +217,7 @@ export interface WorkerSectionsConfig {
   maintenance: MaintenanceConfig;
   smtp: SmtpConfig;
   alerts: AlertsConfig;
+  discovery: DiscoveryConfig;
 }
 
 export function resolveWorkerSections(c: Parsed): WorkerSectionsConfig {
@@ -240,6 +263,10 @@ export function resolveWorkerSections(c: Parsed): WorkerSectionsConfig {
       backoffMaxSeconds: c.alerts.backoff_max_seconds,
       requestTimeoutSeconds: c.alerts.request_timeout_seconds,
       batchSize: c.alerts.batch_size,
+    },
+    discovery: {
+      minDistinctDevices: c.discovery.min_distinct_devices,
+      batchSize: c.discovery.batch_size,
     },
   };
 }

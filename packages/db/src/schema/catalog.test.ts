@@ -224,7 +224,22 @@ INDEXES.blocklist_membership = [
   "uq_blocklist_membership_current",
   "idx_blocklist_membership_versions",
 ];
-const WORKER_TABLES = ["list_sources", "list_source_entries", "alert_deliveries", "blocklist_membership"];
+// addition (0029, worker): missed-heartbeat incidents
+INDEXES.device_heartbeat_incidents = [
+  "device_heartbeat_incidents_pkey",
+  "uq_heartbeat_incidents_open",
+  "idx_heartbeat_incidents_enrollment",
+];
+// addition (0030, worker): federated-report domains that reached k devices
+INDEXES.discovery_candidates = ["discovery_candidates_pkey", "idx_discovery_candidates_queued"];
+const WORKER_TABLES = [
+  "list_sources",
+  "list_source_entries",
+  "alert_deliveries",
+  "blocklist_membership",
+  "device_heartbeat_incidents",
+  "discovery_candidates",
+];
 ENUMS.blocklist_entry_status?.push("inactive"); // addition (0025)
 
 /** Tables the spec does not have. */
@@ -335,6 +350,9 @@ const UNIQUE_AND_CHECK_CONSTRAINTS: string[] = [
 FOREIGN_KEYS.push(
   "alert_deliveries.account_id -> accounts c",
   "blocklist_membership.blocklist_entry_id -> blocklist_entries c",
+  "device_heartbeat_incidents.device_id -> devices c", // addition (0029)
+  "device_heartbeat_incidents.enrollment_id -> enrollments c", // addition (0029)
+  "discovery_candidates.blocklist_entry_id -> blocklist_entries n", // addition (0030)
   "list_source_entries.blocklist_entry_id -> blocklist_entries c",
   "list_source_entries.list_source_id -> list_sources c",
 );
@@ -347,6 +365,10 @@ UNIQUE_AND_CHECK_CONSTRAINTS.push(
   "alert_deliveries.uq_alert_deliveries_incident u",
   "alert_deliveries.uq_alert_deliveries_public_id u",
   "blocklist_membership.chk_blocklist_membership_range c",
+  "device_heartbeat_incidents.chk_heartbeat_incidents_closed c", // addition (0029)
+  "discovery_candidates.chk_discovery_candidates_devices c", // addition (0030)
+  "discovery_candidates.chk_discovery_candidates_outcome c", // addition (0030)
+  "discovery_candidates.chk_discovery_candidates_score c", // addition (0030)
   "list_sources.chk_list_sources_counts c",
   "list_sources.chk_list_sources_format c",
   "list_sources.chk_list_sources_location c",
@@ -368,6 +390,7 @@ const RLS_POLICIES: Record<string, string> = {
   reporting_snapshots: "reporting_snapshots_access",
   email_verification_tokens: "email_verification_tokens_self", // addition (0012)
   alert_deliveries: "alert_deliveries_system", // addition (0027)
+  device_heartbeat_incidents: "device_heartbeat_incidents_system", // addition (0029)
   device_enrollment_codes: "device_enrollment_codes_self", // addition (0013)
   device_event_batches: "device_event_batches_access", // addition (0015)
 };
@@ -452,6 +475,7 @@ const WITH_UPDATED_AT = [
   "subscriptions",
   "allowlist_entries",
   "list_sources", // addition (0026)
+  "discovery_candidates", // addition (0030)
 ];
 
 describe("migrations produce the spec schema", () => {
