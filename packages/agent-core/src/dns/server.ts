@@ -86,7 +86,24 @@ export class DnsServer {
         `refusing to listen on non-loopback ${address}: that would be an open resolver; set allowNonLoopback: true if it is meant`,
       );
     }
-    let port = this.options.port ?? 53;
+    const requested = this.options.port ?? 53;
+    // With port 0 the kernel picks the UDP port and TCP must take the same number, which another process may
+    // hold already: then pick again (a fixed port is never retried: its conflict is a real error).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.bindBoth(address, requested);
+      } catch (error) {
+        const inUse = (error as NodeJS.ErrnoException).code === "EADDRINUSE";
+        if (requested !== 0 || !inUse || attempt >= 9) throw error;
+        const udp = this.udp;
+        this.udp = null;
+        await udp?.close();
+      }
+    }
+  }
+
+  private async bindBoth(address: string, requestedPort: number): Promise<{ address: string; port: number }> {
+    let port = requestedPort;
     if (this.options.udp !== false) {
       this.udp = await BatchedUdpSocket.open({
         type: net.isIP(address) === 6 ? "udp6" : "udp4",
