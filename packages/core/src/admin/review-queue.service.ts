@@ -68,6 +68,12 @@ export function encodeReviewQueueCursor(position: ReviewQueuePosition): string {
   return encodeCursor([position.distinctDevices, position.waitingSince, position.domain]);
 }
 
+/**
+ * Federated reports reach reviewers only once this many distinct devices reported the domain (k-anonymity;
+ * the worker's intake uses the same default, `[discovery] min_distinct_devices`).
+ */
+export const REVIEW_QUEUE_MIN_DISTINCT_DEVICES = 3;
+
 export interface ReviewQueuePage {
   items: ReviewQueueItem[];
   next: ReviewQueuePosition | null;
@@ -76,7 +82,7 @@ export interface ReviewQueuePage {
 export async function listReviewQueue(
   tx: TransactionSql,
   actor: Actor,
-  input: { after?: ReviewQueuePosition | null; limit?: number },
+  input: { after?: ReviewQueuePosition | null; limit?: number; minDistinctDevices?: number },
 ): Promise<ReviewQueuePage> {
   assertAdmin(actor);
   const limit = input.limit ?? DEFAULT_QUEUE_PAGE_SIZE;
@@ -85,7 +91,11 @@ export async function listReviewQueue(
       fieldErrors: [{ path: "limit", message: `must be between 1 and ${MAX_QUEUE_PAGE_SIZE}` }],
     });
   }
-  const rows = await listQueue(tx, { after: input.after ?? null, limit: limit + 1 });
+  const rows = await listQueue(tx, {
+    after: input.after ?? null,
+    limit: limit + 1,
+    minDistinctDevices: input.minDistinctDevices ?? REVIEW_QUEUE_MIN_DISTINCT_DEVICES,
+  });
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return { items: page, next: rows.length > limit && last ? last.position : null };

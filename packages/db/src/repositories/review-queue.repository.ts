@@ -55,7 +55,7 @@ interface QueueRow {
 
 export async function listReviewQueue(
   sql: Queryable,
-  page: { after: ReviewQueuePosition | null; limit: number },
+  page: { after: ReviewQueuePosition | null; limit: number; minDistinctDevices: number },
 ): Promise<ReviewQueueItem[]> {
   const params: unknown[] = [page.limit];
   let after = "";
@@ -65,6 +65,8 @@ export async function listReviewQueue(
                 or (q.distinct_devices = $2 and (q.waiting_since > $3::timestamptz
                     or (q.waiting_since = $3::timestamptz and q.domain > $4::text)))`;
   }
+  params.push(page.minDistinctDevices);
+  const kParam = params.length;
   const rows = await sql.unsafe<QueueRow[]>(
     `with reports as (
        select domain,
@@ -77,6 +79,8 @@ export async function listReviewQueue(
          from federated_reports
         where review_status = 'pending'
         group by domain
+        -- k-anonymity: a domain reported by fewer than k distinct devices is not shown to reviewers.
+       having count(distinct device_id) >= $${kParam}
      ), candidates as (
        select domain from reports
        union

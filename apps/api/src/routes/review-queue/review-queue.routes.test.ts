@@ -77,7 +77,7 @@ async function reportsOf(domain: string) {
 }
 
 describe("GET /api/v1/admin/review-queue", () => {
-  test("one item per domain: report counts, distinct devices, first/last, heuristics, discovery entries; sorted by devices then oldest", async () => {
+  test("one item per domain reported by at least k = 3 devices (or a discovery review entry): counts, first/last, heuristics; sorted by devices then oldest", async () => {
     const tag = uniqueLabel("q").replace(/-/g, "");
     const wide = `wide-${tag}.example`;
     const wideLater = `widelater-${tag}.example`;
@@ -147,13 +147,8 @@ describe("GET /api/v1/admin/review-queue", () => {
     await server.db.owner`update federated_reports set review_status = 'rejected' where id = ${decidedId}`;
 
     const items = await queueOf([wide, wideLater, single, discovered, blocked, `decided-${tag}.example`]);
-    expect(items.map((i: { domain: string }) => i.domain)).toEqual([
-      wide,
-      wideLater,
-      single,
-      blocked,
-      discovered,
-    ]);
+    // single and blocked were reported by one device each: below k = 3, reviewers never see them.
+    expect(items.map((i: { domain: string }) => i.domain)).toEqual([wide, wideLater, discovered]);
     expect(items[0]).toEqual({
       domain: wide,
       pending_reports: 4,
@@ -168,7 +163,7 @@ describe("GET /api/v1/admin/review-queue", () => {
       45 * HOUR,
       -3,
     );
-    expect(items[4]).toMatchObject({
+    expect(items[2]).toMatchObject({
       domain: discovered,
       pending_reports: 0,
       distinct_devices: 0,
@@ -176,12 +171,8 @@ describe("GET /api/v1/admin/review-queue", () => {
       heuristic_types: [],
       entry: { id: discoveredId, status: "review", source: "automated", category: "casino" },
     });
-    expect(items[4].waiting_since).toBe(items[4].entry.added_at);
-    expect(items[3]).toMatchObject({
-      domain: blocked,
-      pending_reports: 1,
-      entry: { id: blockedId, status: "active" },
-    });
+    expect(items[2].waiting_since).toBe(items[2].entry.added_at);
+    expect(blockedId).toBeGreaterThan(0);
   });
 
   test("cursor pages walk the whole queue once, in order", async () => {
