@@ -42,6 +42,9 @@ test("npm start brings up the database, seeds, imports the shared list and publi
   expect(first).toMatch(/device api \(mutual TLS\): https:\/\/127\.0\.0\.1:\d+\/api\/v1\/device\//);
   expect(first).toMatch(/demo admin login: admin@example\.com \/ \S{16,} +\(created/);
   expect(statSync(join(dataDir, "demo-admin.json")).mode & 0o777).toBe(0o600);
+  // The demo agent registered over mutual TLS and synced the signed list before answering DNS.
+  expect(first).toMatch(/demo agent: enrolled, blocklist version 1, DNS on 127\.0\.0\.1:\d+/);
+  expect(first).toMatch(/try: dig @127\.0\.0\.1 -p \d+ www\.bet365\.com/);
   expect(statSync(join(dataDir, "keys", "blocklist-signing.key")).mode & 0o777).toBe(0o600);
   // The embedded cluster was stopped on exit.
   expect(existsSync(join(dataDir, "db", "pg", "postmaster.pid"))).toBe(false);
@@ -51,4 +54,5 @@ test("npm start brings up the database, seeds, imports the shared list and publi
   expect(second).toMatch(/signing key: .* \(existing/);
   expect(second).toMatch(/blocklist: version 1 is current/);
   expect(second).toMatch(/demo admin login: admin@example\.com \/ \S{16,} +\(existing/);
+  expect(second).toMatch(/demo agent: enrolled, blocklist version 1/);
 }, 240_000);

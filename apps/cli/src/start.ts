@@ -30,13 +30,14 @@ import { migrationsDir, repoRoot, sharedDataDir } from "@betblocker/db/paths";
 import { createWorkerLogger } from "@betblocker/worker/logger";
 import { describeJobs, type RunningWorker, startWorker } from "@betblocker/worker/worker";
 import { OPERATOR } from "./commands/blocklist.command";
+import { type DemoAgent, demoAgentStateDir, startDemoAgent } from "./demo-agent";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function start(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { once: { type: "boolean" } },
+    options: { once: { type: "boolean" }, "no-agent": { type: "boolean" } },
     strict: true,
     allowPositionals: false,
   });
@@ -66,10 +67,12 @@ export async function start(argv: string[]): Promise<number> {
   let stopping = false;
   let worker: RunningWorker | null = null;
   let api: RunningApi | null = null;
+  let agent: DemoAgent | null = null;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     log("stopping");
+    await agent?.stop();
     await api?.stop();
     await worker?.stop();
     await sql.end({ timeout: 5 });
@@ -154,6 +157,21 @@ export async function start(argv: string[]): Promise<number> {
     log(
       `demo admin login: ${admin.email} / ${admin.password}  (${admin.created ? "created" : "existing"}; kept in ${join(config.dataDir, "demo-admin.json")}, mode 0600)`,
     );
+    if (api.deviceUrl && !values["no-agent"]) {
+      const device = new URL(api.deviceUrl);
+      agent = await startDemoAgent({
+        apiUrl: api.url,
+        deviceBaseUrl: `${device.protocol}//${device.host}`,
+        deviceCaCertPath: config.api.deviceTls.caCertPath,
+        admin: { email: admin.email, password: admin.password },
+        stateDir: demoAgentStateDir(config.dataDir),
+        dnsPort: Number(process.env.BETBLOCKER_DEMO_DNS_PORT ?? 53530),
+        // Forwarded (not blocked) names go here; blocked names never leave the agent.
+        upstreams: (process.env.BETBLOCKER_DEMO_UPSTREAMS ?? "127.0.0.1:53").split(","),
+      });
+      log(`demo agent: enrolled, blocklist version ${agent.listVersion}, DNS on 127.0.0.1:${agent.port}`);
+      log(`try: dig @127.0.0.1 -p ${agent.port} www.bet365.com   (NXDOMAIN: blocked by the demo agent)`);
+    }
     log("try: npx betblocker blocklist check www.bet365.com");
   } catch (error) {
     process.stderr.write(`start failed: ${error instanceof Error ? error.message : String(error)}\n`);
