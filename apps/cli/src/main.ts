@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     summary: `blocklist import <path|url> --format csv|domains|hosts|adblock [--category C] [--source S]
   blocklist export [--format domains|csv] [--output FILE]
   blocklist publish                   compile and sign a new version and its delta
-  blocklist check <domain> | --file F [--json]`,
+  blocklist check <domain> | --file F [--json] [--discovery]`,
   },
   allowlist: { run: allowlistCommand, summary: "allowlist import <path> | add <domain> [--reason R] | list" },
   sources: {
