@@ -21,10 +21,10 @@ import type { KeyObject } from "node:crypto";
 import { loadBlocklist } from "@betblocker/common";
 import { AppError } from "@betblocker/common/errors/app-error";
 import type { Sql } from "@betblocker/db/client";
+import { getSnapshot } from "@betblocker/db/repositories/blocklist.repository";
 import {
   getDeltaRange,
   getVersionSha256,
-  getVersionSnapshot,
   latestVersionSummary,
 } from "@betblocker/db/repositories/blocklist-version.repository";
 
@@ -192,7 +192,7 @@ export class BlocklistSyncService {
       this.loaded = true;
       return;
     }
-    const snapshot = await getVersionSnapshot(this.options.sql, summary.versionNumber);
+    const snapshot = await getSnapshot(this.options.sql, summary.versionNumber);
     if (!snapshot || !summary.snapshotSha256) {
       throw new AppError("INTERNAL", `blocklist version ${summary.versionNumber} has no stored snapshot`);
     }

@@ -3,70 +3,34 @@
  * blocklist.repository.ts). blocklist_versions is global (no row-level security).
  */
 import type { Queryable } from "../client";
+import {
+  type BlocklistVersionRow,
+  latestVersion,
+  type RawVersionRow,
+  toVersion,
+  VERSION_COLUMNS,
+} from "./blocklist.repository";
 
-export interface VersionSummary {
-  versionNumber: number;
-  publishedAt: Date;
-  entryCount: number;
-  snapshotSha256: Buffer | null;
-  formatVersion: number | null;
-  signingKeyId: Buffer | null;
-  snapshotBytes: number | null;
-  /** Size of the delta from the previous version; null when there is none. */
-  deltaBytes: number | null;
-}
-
-interface SummaryRow {
-  version_number: number;
-  published_at: Date;
-  entry_count: number;
-  snapshot_sha256: Buffer | null;
-  format_version: number | null;
-  signing_key_id: Buffer | null;
-  snapshot_bytes: number | null;
-  delta_bytes: number | null;
-}
-
-function toSummary(row: SummaryRow): VersionSummary {
-  return {
-    versionNumber: row.version_number,
-    publishedAt: row.published_at,
-    entryCount: row.entry_count,
-    snapshotSha256: row.snapshot_sha256,
-    formatVersion: row.format_version,
-    signingKeyId: row.signing_key_id,
-    snapshotBytes: row.snapshot_bytes,
-    deltaBytes: row.delta_bytes,
-  };
-}
+/** One version's metadata (the same row shape the publishing side reads). */
+export type VersionSummary = BlocklistVersionRow;
 
 /** Versions newest first, `limit` of them below `beforeVersion` (null: from the newest). */
 export async function listVersionsPage(
   sql: Queryable,
   options: { limit: number; beforeVersion: number | null },
 ): Promise<VersionSummary[]> {
-  const rows = await sql<SummaryRow[]>`
-    select version_number, published_at, entry_count, snapshot_sha256, format_version, signing_key_id,
-           octet_length(snapshot_binary) as snapshot_bytes, octet_length(delta_binary) as delta_bytes
-    from blocklist_versions
-    where ${options.beforeVersion}::int is null or version_number < ${options.beforeVersion}::int
-    order by version_number desc
-    limit ${options.limit}`;
-  return rows.map(toSummary);
+  const rows = await sql.unsafe<RawVersionRow[]>(
+    `select ${VERSION_COLUMNS} from blocklist_versions
+      where $1::int is null or version_number < $1::int
+      order by version_number desc
+      limit $2`,
+    [options.beforeVersion, options.limit],
+  );
+  return rows.map(toVersion);
 }
 
 /** The newest version's summary, or null before the first publication. */
-export async function latestVersionSummary(sql: Queryable): Promise<VersionSummary | null> {
-  const [row] = await listVersionsPage(sql, { limit: 1, beforeVersion: null });
-  return row ?? null;
-}
-
-/** The signed file of a version (null when unknown or not built). */
-export async function getVersionSnapshot(sql: Queryable, versionNumber: number): Promise<Uint8Array | null> {
-  const [row] = await sql<{ snapshot_binary: Buffer | null }[]>`
-    select snapshot_binary from blocklist_versions where version_number = ${versionNumber}`;
-  return row?.snapshot_binary ? new Uint8Array(row.snapshot_binary) : null;
-}
+export const latestVersionSummary = latestVersion;
 
 /** SHA-256 of a version's signed file (null when unknown). */
 export async function getVersionSha256(sql: Queryable, versionNumber: number): Promise<Buffer | null> {

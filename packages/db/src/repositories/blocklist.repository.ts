@@ -152,10 +152,10 @@ export interface BlocklistVersionRow {
   snapshotBytes: number | null;
 }
 
-const VERSION_COLUMNS =
+export const VERSION_COLUMNS =
   "id, version_number, published_at, entry_count, snapshot_sha256, format_version, signing_key_id, octet_length(delta_binary) as delta_bytes, octet_length(snapshot_binary) as snapshot_bytes";
 
-interface RawVersionRow {
+export interface RawVersionRow {
   id: number;
   version_number: number;
   published_at: Date;
@@ -167,7 +167,7 @@ interface RawVersionRow {
   snapshot_bytes: number | null;
 }
 
-function toVersion(row: RawVersionRow): BlocklistVersionRow {
+export function toVersion(row: RawVersionRow): BlocklistVersionRow {
   return {
     id: row.id,
     versionNumber: row.version_number,
@@ -186,14 +186,6 @@ export async function latestVersion(sql: Queryable): Promise<BlocklistVersionRow
     `select ${VERSION_COLUMNS} from blocklist_versions order by version_number desc limit 1`,
   );
   return row ? toVersion(row) : null;
-}
-
-export async function listVersions(sql: Queryable, limit = 50): Promise<BlocklistVersionRow[]> {
-  const rows = await sql.unsafe<RawVersionRow[]>(
-    `select ${VERSION_COLUMNS} from blocklist_versions order by version_number desc limit $1`,
-    [limit],
-  );
-  return rows.map(toVersion);
 }
 
 export async function getSnapshot(sql: Queryable, versionNumber: number): Promise<Uint8Array | null> {
