@@ -13,8 +13,17 @@ export default class SummaryReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
-      // A file that failed to load has no tests to count; count it as a failure.
-      if (mod.state() === "failed" && [...mod.children.allTests()].length === 0) failed++;
+      // A hook that failed (beforeAll...) skips its tests: the suite itself is the failure.
+      for (const suite of mod.children.allSuites()) {
+        if (suite.state() === "failed" && suite.errors().length > 0) failed++;
+      }
+      // A file that failed to load, or a file-level hook that threw, is a failure too.
+      if (
+        mod.state() === "failed" &&
+        (mod.errors().length > 0 || [...mod.children.allTests()].length === 0)
+      ) {
+        failed++;
+      }
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);

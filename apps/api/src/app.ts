@@ -5,6 +5,7 @@
  * every route), then CORS and OpenAPI, then the feature routes under their prefixes.
  */
 import { readFileSync } from "node:fs";
+import type { FetchNowDeps } from "@betblocker/core/admin/list-sources-admin.service";
 import { createAccessTokens, type JwtKeyPair } from "@betblocker/core/auth/access-token";
 import { createAuthService } from "@betblocker/core/auth/auth.service";
 import { type Clock, systemClock } from "@betblocker/core/auth/clock";
@@ -18,8 +19,10 @@ import { MemoryRateLimitStore, type RateLimitStore } from "@betblocker/core/auth
 import type { SigningKeyPair } from "@betblocker/core/blocklist/signing-key";
 import type { ApiConfig } from "@betblocker/core/config/config";
 import { createDeviceRuntime, type DeviceRuntime } from "@betblocker/core/devices/device-runtime";
+import { DEFAULT_MIN_DISTINCT_DEVICES } from "@betblocker/core/discovery-intake/federated-intake.service";
 import { createEnrollmentService } from "@betblocker/core/enrollments/enrollment.service";
 import { createUnenrollService } from "@betblocker/core/enrollments/unenroll.service";
+import type { DiscoveryConfig } from "@betblocker/core/jobs/worker.config";
 import { createOrganizationService } from "@betblocker/core/organizations/organization.service";
 import { createPartnerService } from "@betblocker/core/partners/partner.service";
 import { createReportsService } from "@betblocker/core/reporting/reports.service";
@@ -34,8 +37,10 @@ import dbPlugin from "./plugins/db.plugin";
 import errorsPlugin from "./plugins/errors.plugin";
 import openApiPlugin from "./plugins/openapi.plugin";
 import rateLimitPlugin from "./plugins/rate-limit.plugin";
+import { accountWebhookRoutes } from "./routes/account-webhooks/account-webhooks.routes";
 import { accountRoutes } from "./routes/accounts/accounts.routes";
 import { adminBlocklistRoutes } from "./routes/admin-blocklist/admin-blocklist.routes";
+import { adminListSourceRoutes } from "./routes/admin-list-sources/admin-list-sources.routes";
 import { authRoutes } from "./routes/auth/auth.routes";
 import { blocklistRoutes } from "./routes/blocklist/blocklist.routes";
 import { blocklistAdminRoutes } from "./routes/blocklist/blocklist-admin.routes";
@@ -70,6 +75,16 @@ export interface BuildAppOptions {
   devices?: DeviceRuntime;
   /** The blocklist signing key for POST /api/v1/admin/blocklist/publish; without it that route answers 503. */
   blocklistSigningKey?: SigningKeyPair | null;
+  /**
+   * The loaded `[discovery]` section (main.ts passes ServerConfig.discovery). The review queue shows federated
+   * reports from `minDistinctDevices` devices on, the k the worker's intake uses too. Default: the setting's default (3).
+   */
+  discovery?: Pick<DiscoveryConfig, "minDistinctDevices">;
+  /**
+   * Settings of POST /api/v1/admin/list-sources/{name}/fetch (the server's [list_sources] and operator alert
+   * recipients, see server.ts); without them that route answers 503.
+   */
+  listSourceFetch?: FetchNowDeps["config"] | null;
 }
 
 /** Never written to logs, whatever logs a request, a header or a body by mistake. */
@@ -87,6 +102,8 @@ export const LOG_REDACT_PATHS = [
   "body.password",
   "body.token",
   "body.refresh_token",
+  // Account webhook signing secrets (only ever in the creation response).
+  "*.secret",
 ];
 
 export const API_VERSION: string = (
@@ -203,7 +220,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     sync: devices.sync,
   });
   await app.register(adminBlocklistRoutes, { prefix: "/api/v1/admin/blocklist" });
-  await app.register(reviewQueueRoutes, { prefix: "/api/v1/admin/review-queue" });
+  await app.register(reviewQueueRoutes, {
+    prefix: "/api/v1/admin/review-queue",
+    minDistinctDevices: options.discovery?.minDistinctDevices ?? DEFAULT_MIN_DISTINCT_DEVICES,
+  });
+  await app.register(adminListSourceRoutes, {
+    prefix: "/api/v1/admin/list-sources",
+    fetchConfig: options.listSourceFetch ?? null,
+  });
+  await app.register(accountWebhookRoutes, { prefix: "/api/v1/accounts/me/webhooks" });
   await app.register(reportRoutes, {
     prefix: "/api/v1/enrollments",
     reportsService: createReportsService({ clock }),

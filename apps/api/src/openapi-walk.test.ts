@@ -121,6 +121,11 @@ async function makeOtherTenant(): Promise<OtherTenant> {
   const [unenroll] = await db.owner<{ id: number }[]>`
     insert into enrollment_unenroll_requests (enrollment_id, requested_by_account_id, required_approver_account_id)
     values (${enrollment.id}, ${account.id}, ${partner.id}) returning id`;
+  const webhookUrl = `https://tenantb-hook-${tag}.example/alerts`;
+  const [webhook] = await db.owner<{ id: number }[]>`
+    insert into account_webhooks (account_id, url) values (${partner.id}, ${webhookUrl}) returning id`;
+  await db.owner`
+    insert into account_webhook_secrets (webhook_id, secret) values (${webhook?.id as number}, ${`bbwhsec_${tag}${"s".repeat(40)}`})`;
 
   const rows: [string, number][] = [
     ["accounts", account.id],
@@ -132,6 +137,7 @@ async function makeOtherTenant(): Promise<OtherTenant> {
     ["organization_members", membership?.id as number],
     ["enrollment_unenroll_requests", unenroll?.id as number],
     ["federated_reports", reportId],
+    ["account_webhooks", webhook?.id as number],
   ];
   const uuids = new Set<string>();
   for (const [table, id] of rows) for (const uuid of await uuidsOf(table, id)) uuids.add(uuid);
@@ -148,6 +154,8 @@ async function makeOtherTenant(): Promise<OtherTenant> {
       enrollment.publicId,
       eventDomain,
       snapshotDomain,
+      webhookUrl,
+      `bbwhsec_${tag}`,
     ],
     domains: [eventDomain, reportedDomain],
   };
@@ -348,6 +356,10 @@ describe("OpenAPI walk", () => {
       "POST /api/v1/admin/review-queue/{domain}/reject",
       "GET /api/v1/enrollments/{id}/events",
       "GET /api/v1/enrollments/{id}/reports",
+      "GET /api/v1/admin/list-sources",
+      "POST /api/v1/admin/list-sources/{name}/fetch",
+      "DELETE /api/v1/accounts/me/webhooks/{id}",
+      "POST /api/v1/accounts/me/webhooks/{id}/test",
     ]) {
       expect(names).toContain(expected);
     }

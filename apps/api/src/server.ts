@@ -110,6 +110,8 @@ export async function startApiServer(options: {
       loggerInstance: log as FastifyBaseLogger,
       devices,
       blocklistSigningKey: signing.pair,
+      listSourceFetch: { listSources: config.listSources, alerts: config.alerts },
+      discovery: config.discovery,
     });
     await app.listen({ host: config.api.host, port: config.api.port });
     if (deviceTls) {

@@ -1,5 +1,13 @@
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -128,5 +136,78 @@ describe("BlocklistStore", () => {
     expect(store.apply(snapshot(v1, 1))).toMatchObject({ kind: "refused" });
     expect(tampers).toHaveLength(1);
     expect(store.apply(snapshot(v2, 2))).toMatchObject({ kind: "updated", to: 2 });
+  });
+});
+
+describe("BlocklistStore.verifyOnDisk", () => {
+  const hexOf = (bytes: Uint8Array) => Buffer.from(sha256(bytes)).toString("hex");
+
+  test("the file as installed verifies; with no list held there is nothing to check", () => {
+    const store = newStore();
+    expect(store.verifyOnDisk()).toEqual({ ok: true });
+    store.apply(snapshot(list(1, ["one.example"], null), 1));
+    expect(store.verifyOnDisk()).toEqual({ ok: true });
+    const reloaded = newStore();
+    reloaded.loadFromDisk();
+    expect(reloaded.verifyOnDisk()).toEqual({ ok: true });
+  });
+
+  test("an altered file is reported with both hashes and rewritten; the in-memory matcher is not swapped", () => {
+    const v1 = list(1, ["one.example"], null);
+    const store = newStore();
+    store.apply(snapshot(v1, 1));
+    const swapsBefore = swaps.length;
+    const matcher = store.matcher;
+    const path = join(dir, "blocklist.bbl");
+    const edited = Buffer.from(v1);
+    edited[edited.length - 1] = (edited[edited.length - 1] as number) ^ 1;
+    writeFileSync(path, edited);
+
+    const result = store.verifyOnDisk();
+    expect(result).toMatchObject({
+      ok: false,
+      expectedSha256: hexOf(v1),
+      actualSha256: hexOf(edited),
+      restored: true,
+    });
+    expect(result.ok ? "" : result.details).toContain("altered");
+    expect(result.ok ? "" : result.details).not.toContain("one.example");
+    expect(store.matcher).toBe(matcher);
+    expect(swaps).toHaveLength(swapsBefore);
+    expect(Buffer.from(readFileSync(path)).equals(Buffer.from(v1))).toBe(true);
+    expect(store.verifyOnDisk()).toEqual({ ok: true });
+    expect(tampers).toHaveLength(0);
+  });
+
+  test("a deleted file is not ok; with restore: false it stays deleted and is reported again", () => {
+    const v1 = list(1, ["one.example"], null);
+    const store = newStore();
+    store.apply(snapshot(v1, 1));
+    const path = join(dir, "blocklist.bbl");
+    unlinkSync(path);
+    const result = store.verifyOnDisk({ restore: false });
+    expect(result).toMatchObject({ ok: false, expectedSha256: hexOf(v1), actualSha256: "", restored: false });
+    expect(result.ok ? "" : result.details).toContain("deleted");
+    expect(existsSync(path)).toBe(false);
+    expect(store.verifyOnDisk({ restore: false }).ok).toBe(false);
+    expect(store.verifyOnDisk().ok).toBe(false);
+    expect(existsSync(path)).toBe(true);
+    expect(store.verifyOnDisk()).toEqual({ ok: true });
+  });
+
+  test("an edit right after a successful check is caught (the stat cache does not hide it)", () => {
+    const v1 = list(1, ["one.example"], null);
+    const store = newStore();
+    store.apply(snapshot(v1, 1));
+    const t0 = Date.now();
+    expect(store.verifyOnDisk({ now: t0 })).toEqual({ ok: true });
+    const path = join(dir, "blocklist.bbl");
+    const edited = Buffer.from(v1);
+    edited[0] = (edited[0] as number) ^ 1;
+    writeFileSync(path, edited);
+    // Same size, new ctime: caught at once even within the 10-minute cache window.
+    expect(store.verifyOnDisk({ now: t0 + 1000, restore: false }).ok).toBe(false);
+    expect(store.verifyOnDisk({ now: t0 + 2000 }).ok).toBe(false);
+    expect(store.verifyOnDisk({ now: t0 + 3000 })).toEqual({ ok: true });
   });
 });

@@ -7,7 +7,7 @@
  */
 
 import type { KeyObject } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, type Stats, statSync } from "node:fs";
 import {
   applyDelta,
   BlocklistMatcher,
@@ -29,6 +29,17 @@ export interface ListTamperReport {
   expectedSha256: string;
   actualSha256: string;
 }
+
+/**
+ * Result of `verifyOnDisk`. Hashes are lower-case hex; `actualSha256` is "" when the file is gone.
+ * `restored`: the file was rewritten from the verified bytes held in memory.
+ */
+export type VerifyResult =
+  | { ok: true }
+  | { ok: false; details: string; expectedSha256: string; actualSha256: string; restored: boolean };
+
+/** Re-read an unchanged file (same stat) at least this often anyway: a stat can be faked (touch -d). */
+const FULL_RECHECK_MS = 10 * 60_000;
 
 export type SyncOutcome =
   | { kind: "up-to-date"; version: number }
@@ -61,6 +72,8 @@ export class BlocklistStore {
   private list: LoadedBlocklist | null = null;
   private currentMatcher: BlocklistMatcher | null = null;
   private target: MatcherTarget | null;
+  /** Stat of the file when it last matched the list held, to skip re-reading an unchanged file. */
+  private verifiedStat: { key: string; at: number } | null = null;
 
   constructor(private readonly options: BlocklistStoreOptions) {
     this.target = options.target ?? null;
@@ -106,6 +119,56 @@ export class BlocklistStore {
       this.options.onQuarantine?.(moved);
       return false;
     }
+  }
+
+  /**
+   * Check that the list file is still byte-identical (SHA-256) to the list held in memory, i.e. the
+   * file this store last installed or loaded. Never touches the matcher: the in-memory list is the
+   * good one. On a mismatch or a deleted file the file is rewritten atomically from memory unless
+   * `restore` is false (otherwise the next start would quarantine it and run without a list). The
+   * caller reports the result (list_signature_invalid); this method does not call `onTamper`.
+   * With no list held there is nothing to compare against: ok.
+   */
+  verifyOnDisk(options: { restore?: boolean; now?: number } = {}): VerifyResult {
+    const list = this.list;
+    if (!list) return { ok: true };
+    const now = options.now ?? Date.now();
+    const path = this.options.path;
+    const stat = statOrNull(path);
+    const key = stat ? statKey(stat) : null;
+    if (key && this.verifiedStat?.key === key && now - this.verifiedStat.at < FULL_RECHECK_MS) {
+      return { ok: true };
+    }
+    const expectedSha256 = hex(sha256(list.bytes));
+    let actualSha256 = "";
+    let details: string;
+    if (!stat) {
+      details = `blocklist file ${path} was deleted`;
+    } else {
+      const bytes = readFileOrNull(path);
+      actualSha256 = bytes ? hex(sha256(bytes)) : "";
+      if (bytes && actualSha256 === expectedSha256) {
+        this.verifiedStat = { key: statKey(stat), at: now };
+        return { ok: true };
+      }
+      details = bytes
+        ? `blocklist file ${path} was altered on disk (${bytes.length} bytes, expected ${list.bytes.length})`
+        : `blocklist file ${path} is unreadable`;
+    }
+    this.verifiedStat = null;
+    let restored = false;
+    if (options.restore ?? true) {
+      try {
+        writeFileAtomic(path, list.bytes);
+        restored = true;
+        const written = statOrNull(path);
+        if (written) this.verifiedStat = { key: statKey(written), at: now };
+      } catch (error) {
+        details += `; rewriting it failed: ${(error as Error).message}`;
+      }
+    }
+    if (restored) details += "; rewritten from the verified list in memory";
+    return { ok: false, details, expectedSha256, actualSha256, restored };
   }
 
   /** Apply a SyncResponse; the list held stays unless the new one verifies completely. */
@@ -201,7 +264,29 @@ export class BlocklistStore {
     const matcher = new BlocklistMatcher(list);
     if (persist) writeFileAtomic(this.options.path, list.bytes);
     this.list = list;
+    this.verifiedStat = null;
     this.currentMatcher = matcher;
     this.target?.setMatcher(matcher);
   }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function readFileOrNull(path: string): Uint8Array | null {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch {
+    return null;
+  }
+}
+
+/** Identity + content stamp of a file: any write, replace or chmod changes one of these. */
+function statKey(stat: Stats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import {
   BlockingLayer,
   BlockReason,
+  type BypassMethod,
   create,
   decodeMessage,
   type Event,
@@ -119,6 +120,18 @@ export class EventCollector {
           value: { type, details, integrityHashExpected: expectedHash, integrityHashActual: actualHash },
         },
       },
+      this.now(),
+      "alert",
+    );
+  }
+
+  /**
+   * A bypass attempt (VPN up, DoT blocked, hosts-file override...). `details` is for a person and must
+   * hold no domain name: it is sent as is whatever the aggregation level (counts and interface names are fine).
+   */
+  recordBypass(method: BypassMethod, details: string): void {
+    this.record(
+      { eventType: EventType.BYPASS_ATTEMPT, payload: { case: "bypassAttempt", value: { method, details } } },
       this.now(),
       "alert",
     );

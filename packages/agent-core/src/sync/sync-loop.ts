@@ -35,6 +35,9 @@ export class SyncLoop {
 
   constructor(private readonly options: SyncLoopOptions) {}
 
+  /** Current retry delay after unreachable results (0: last attempt reached the API). */
+  private retrySeconds = 0;
+
   start(): void {
     this.stopped = false;
     this.schedule(0);
@@ -87,8 +90,16 @@ export class SyncLoop {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(async () => {
-      await this.sync();
+      const result = await this.sync();
       const { intervalSeconds, jitter = 0.1, random = Math.random } = this.options;
+      // An unreachable API is retried sooner than the interval (5 s doubling to 5 min): a device that
+      // has no list yet, or has just come back online, must not wait an hour for the next try.
+      if (result.kind === "unreachable") {
+        this.retrySeconds = Math.min(this.retrySeconds === 0 ? 5 : this.retrySeconds * 2, 300);
+        this.schedule(jitteredDelayMs(Math.min(intervalSeconds, this.retrySeconds), jitter, random));
+        return;
+      }
+      this.retrySeconds = 0;
       this.schedule(jitteredDelayMs(intervalSeconds, jitter, random));
     }, delayMs);
     this.timer.unref();

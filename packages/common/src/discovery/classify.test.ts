@@ -114,6 +114,25 @@ describe("classifyDomain: non-gambling names", () => {
     expect(classifyDomain(name).score).toBeLessThan(reviewThreshold);
   });
 
+  it.each([
+    ["letour.fr", "letou"],
+    ["hashthemes.com", "hth"],
+    ["mhthemes.com", "hth"],
+    ["webwinkelkeur.nl", "bwin"],
+  ])("%s: the short brand stem %s inside an unknown word is not a brand (word boundaries)", (name, stem) => {
+    const result = classifyDomain(name);
+    expect(result.score).toBeLessThan(reviewThreshold);
+    expect(result.signals).not.toContain(`brand:${stem}`);
+    expect(result.signals.some((signal) => signal.startsWith("family:"))).toBe(false);
+  });
+
+  it("keeps brand stems that stand as words or carry digits, even next to unknown letters", () => {
+    expect(classifyDomain("letou-vn.com").signals).toContain("brand:letou");
+    expect(classifyDomain("hth-sports.com").signals).toContain("brand:hth");
+    expect(classifyDomain("w88qzx.com").signals).toContain("brand:w88");
+    expect(classifyDomain("pokerstarsqzx.com").signals).toContain("brand:pokerstars");
+  });
+
   it("explains why a name containing a gambling word did not fire", () => {
     expect(classifyDomain("betterhelp.com").signals).toContain("benign-word:betterhelp");
     expect(classifyDomain("bethesda.net").signals).toContain("benign-word:bethesda");

@@ -11,7 +11,7 @@ import { splitName } from "./suffix";
 export interface DomainClassification {
   /** 0-100 integer; higher means more likely a gambling site. */
   score: number;
-  /** Human-readable reasons, strongest first ("token:casino", "tld:bet", "brand:bet365", "numeric-name"). */
+  /** Human-readable reasons, strongest first ("token:casino", "tld:bet", "brand:bet365", "family:heji", "numeric-name"). */
   signals: string[];
 }
 
@@ -42,6 +42,12 @@ export const FIXED_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
   brand: 14,
   "tld.gambling": 14,
   "unicode.strong": 12,
+  /**
+   * A name family learned from the list (families.ts). Not fitted: the stems come from the same train rows the
+   * fit sees, so a fitted weight would be inflated. 8 puts a family name alone in review (about 70-80), and
+   * below auto-add unless other evidence joins.
+   */
+  family: 8,
   help: -20,
   /** Value 0: only carries the "benign-word:better" explanation. */
   "benign-word": 0,

@@ -6,7 +6,8 @@
  *   token.*    gambling words found by segmentation (segment.ts), by strength (strong, topic, medium,
  *              weak), and whether they stand as words ("clean") or are glued to letters no dictionary
  *              word explains ("glued": the "bet" in an unknown word like "qzxbetq")
- *   brand.*    operator brand stems (lexicon.ts)
+ *   brand.*    operator brand stems (lexicon.ts); brand.glued: a short all-letter stem inside an unknown word
+ *   family     the registered label belongs to a name family learned from the list (families.ts)
  *   unicode.*  gambling words in non-Latin scripts (unicode.ts)
  *   numeric.*  all-digit registered labels, by length ("00000178.com")
  *   mixed.*    letters and digits together ("w88", "hg6859", "2175ky")
@@ -19,6 +20,8 @@
  * Shape features (numeric.*, mixed.*, digits.*, letters.*) look at the registered label only, so
  * "www." or "api." in front of a name changes nothing.
  */
+import { FAMILY_STEMS } from "./families";
+import { familyOf } from "./family";
 import { GAMBLING_TLDS, HOTLINE_PREFIXES } from "./lexicon";
 import { neighbour, type Segment, segmentLabel } from "./segment";
 import type { NameParts } from "./suffix";
@@ -62,6 +65,7 @@ export const WEIGHTED_TLDS: readonly string[] = [
 ];
 const WEIGHTED_TLD_SET: ReadonlySet<string> = new Set(WEIGHTED_TLDS);
 const LUCKY_DIGITS = "689";
+const FAMILY_STEM_SET: ReadonlySet<string> = new Set(FAMILY_STEMS);
 /** Gambling tokens whose presence inside a benign word is worth telling ("better" contains "bet"). */
 const EXPLAINED_TOKENS = [
   "bet",
@@ -111,6 +115,20 @@ function isGlued(segments: readonly Segment[], index: number): boolean {
 }
 
 /**
+ * Brand stems of at most this many letters, without digits, must stand as words: at a label or hyphen edge,
+ * next to digits or next to another known word. Longer stems ("pokerstars", "leovegas") and stems with digits
+ * ("w88", "bet365") are distinctive enough to count inside an unknown run ("leovegasfi", "w88vn").
+ */
+const SHORT_BRAND_LETTERS = 5;
+
+function isOpaqueBrandInsideWord(segments: readonly Segment[], index: number): boolean {
+  const text = segments[index]?.text ?? "";
+  if (text.length > SHORT_BRAND_LETTERS) return false;
+  for (const character of text) if (character >= "0" && character <= "9") return false;
+  return isGlued(segments, index);
+}
+
+/**
  * Extracts features from a normalized domain in Unicode form (U-labels) or ASCII. `parts` is the
  * name split by splitName on its ASCII form.
  */
@@ -146,7 +164,15 @@ export function extractFeatures(unicodeName: string, parts: NameParts): Features
         hotline = true;
       }
       if (segment.kind === "brand") {
-        tokenHits.push({ feature: inRegistered ? "brand" : "brand.sub", signal: `brand:${segment.text}` });
+        if (isOpaqueBrandInsideWord(segments, position)) {
+          // "letour" is not letou+r, "hashthemes" is not has+hth+emes: a short all-letter stem glued to
+          // letters no dictionary word explains is most likely part of another word. Kept as a weak,
+          // fitted hint, never as a brand.
+          if (inRegistered)
+            tokenHits.push({ feature: "brand.glued", signal: `partial-brand:${segment.text}` });
+        } else {
+          tokenHits.push({ feature: inRegistered ? "brand" : "brand.sub", signal: `brand:${segment.text}` });
+        }
       } else if (segment.kind === "gambling" && segment.token !== undefined) {
         const strength = segment.token.strength;
         if (strength === "topic") topicToken = true;
@@ -203,6 +229,8 @@ export function extractFeatures(unicodeName: string, parts: NameParts): Features
   }
 
   const registeredLabel = parts.labels[registeredIndex] ?? "";
+  const family = familyOf(registeredLabel, FAMILY_STEM_SET);
+  if (family !== undefined) add(features, "family", 1, `family:${family}`);
   if (registeredLabel.startsWith("xn--")) add(features, "idn", 1, "internationalized-name");
   else if (registeredAnalysis !== undefined)
     addShapeFeatures(features, registeredLabel, registeredAnalysis, topLevel);

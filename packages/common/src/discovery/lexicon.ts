@@ -63,6 +63,7 @@ const MEDIUM_TOKENS = words(`
   yule tiyu xingyun jinsha yinhe
   bandar toto4d 4d banca cado lode matka bicho satta
   mahjongways scatter
+  stake
 `);
 
 /** Words gambling sites love that are everywhere else too. Alone they say almost nothing. */
@@ -85,11 +86,12 @@ export const GAMBLING_TOKENS: ReadonlyMap<string, GamblingToken> = (() => {
 /**
  * Operator brand stems, from public knowledge of the industry (sponsorships, regulators' warning
  * lists, news). Stems only; the segmenter finds them inside longer labels ("bet365-app", "w88vn").
- * Generic English words that are also brands (coral, pinnacle, blaze, fortuna...) are left out.
+ * Generic English words that are also brands (coral, pinnacle, blaze, fortuna, stake...) are left out; the
+ * ones gambling sites lean on are medium tokens instead.
  */
 export const BRAND_STEMS: readonly string[] = words(`
   bet365 1xbet 1xbit 1win 188bet 12bet 10bet 20bet 22bet w88 m88 fun88 dafabet sbobet maxbet ibcbet cmd368 12play
-  betway melbet mostbet parimatch stake roobet rollbit bcgame bitstarz cloudbet fortunejack betfury duelbits gamdom
+  betway melbet mostbet parimatch roobet rollbit bcgame bitstarz cloudbet fortunejack betfury duelbits gamdom
   csgoempire csgoroll wolfbet primedice trustdice bitsler
   bwin betfair paddypower williamhill ladbrokes betfred skybet unibet betsson betsafe nordicbet betvictor
   boylesports pokerstars partypoker ggpoker ggbet 888casino 888poker 888sport 888starz leovegas casumo mrgreen

@@ -34,6 +34,7 @@ import {
   resolvePendingReports,
 } from "@betblocker/db/repositories/review-queue.repository";
 import { z } from "zod";
+import { DEFAULT_MIN_DISTINCT_DEVICES } from "../discovery-intake/federated-intake.service";
 import { cursorSchema, encodeCursor, microsecondInstantSchema, plainTextSchema } from "../reporting/cursor";
 import { type Actor, assertAdmin } from "./admin.policy";
 
@@ -68,23 +69,27 @@ export function encodeReviewQueueCursor(position: ReviewQueuePosition): string {
   return encodeCursor([position.distinctDevices, position.waitingSince, position.domain]);
 }
 
-/**
- * Federated reports reach reviewers only once this many distinct devices reported the domain (k-anonymity;
- * the worker's intake uses the same default, `[discovery] min_distinct_devices`).
- */
-export const REVIEW_QUEUE_MIN_DISTINCT_DEVICES = 3;
-
 export interface ReviewQueuePage {
   items: ReviewQueueItem[];
   next: ReviewQueuePosition | null;
 }
 
+/**
+ * One page of the queue. Federated reports reach reviewers only once `minDistinctDevices` (k) distinct devices
+ * reported the domain (k-anonymity). Callers pass the loaded `[discovery] min_distinct_devices`, the same
+ * setting the worker's intake reads, so reviewers and the intake never disagree on k; the default is the
+ * setting's default.
+ */
 export async function listReviewQueue(
   tx: TransactionSql,
   actor: Actor,
   input: { after?: ReviewQueuePosition | null; limit?: number; minDistinctDevices?: number },
 ): Promise<ReviewQueuePage> {
   assertAdmin(actor);
+  const minDistinctDevices = input.minDistinctDevices ?? DEFAULT_MIN_DISTINCT_DEVICES;
+  // A programming error, not a request error: k comes from the validated config, never from a request.
+  if (!Number.isInteger(minDistinctDevices) || minDistinctDevices < 1)
+    throw new Error("minDistinctDevices must be a positive integer");
   const limit = input.limit ?? DEFAULT_QUEUE_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUEUE_PAGE_SIZE) {
     throw new AppError("VALIDATION_FAILED", `limit must be 1-${MAX_QUEUE_PAGE_SIZE}`, {
@@ -94,7 +99,7 @@ export async function listReviewQueue(
   const rows = await listQueue(tx, {
     after: input.after ?? null,
     limit: limit + 1,
-    minDistinctDevices: input.minDistinctDevices ?? REVIEW_QUEUE_MIN_DISTINCT_DEVICES,
+    minDistinctDevices,
   });
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

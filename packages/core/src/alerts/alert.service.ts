@@ -17,6 +17,8 @@ export interface AlertInput {
   recipient: string;
   /** The account the alert is about, if any. */
   accountId?: number | null;
+  /** For channel "webhook" to an account's own webhook (recipient is then that webhook's URL). */
+  accountWebhookId?: number | null;
   subject: string;
   payload: Record<string, unknown>;
 }
@@ -36,6 +38,7 @@ export async function enqueueAlert(tx: TransactionSql, alert: AlertInput): Promi
     channel: alert.channel,
     recipient: alert.recipient,
     accountId: alert.accountId ?? null,
+    accountWebhookId: alert.accountWebhookId ?? null,
     subject: alert.subject.slice(0, 300),
     payload: alert.payload,
   });

@@ -6,9 +6,13 @@
  *
  * A worker that dies after sending and before recording leaves the delivery leased; it is sent again after
  * the lease with the same idempotency key, so the receiver still sees it once.
+ *
+ * Webhooks: an operator webhook's secret comes from the configuration (by URL); an account webhook's URL and
+ * secret from account_webhooks (alert_deliveries.account_webhook_id), read at each attempt.
  */
 import type { Sql } from "@betblocker/db/client";
 import { type ActorContext, withActor } from "@betblocker/db/context";
+import { findWebhookTargetById } from "@betblocker/db/repositories/account-webhook.repository";
 import {
   claimDueAlertDeliveries,
   markAlertFailed,
@@ -80,7 +84,15 @@ export async function deliverDueAlerts(deps: DeliverAlertsDeps): Promise<Deliver
     }
     let failure: DeliveryError | null = null;
     try {
-      await deps.transports.send(delivery);
+      // Account webhooks: URL and secret from account_webhooks, read now (a webhook deleted meanwhile took its
+      // deliveries with it; one deleted between claim and here is a dead letter, not a send).
+      const accountWebhookId = delivery.accountWebhookId;
+      const target =
+        accountWebhookId === null
+          ? undefined
+          : ((await withActor(deps.sql, deps.actor, (tx) => findWebhookTargetById(tx, accountWebhookId))) ??
+            undefined);
+      await deps.transports.send(delivery, target);
     } catch (error) {
       failure =
         error instanceof DeliveryError ? error : new DeliveryError((error as Error).message ?? String(error));

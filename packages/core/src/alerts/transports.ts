@@ -9,6 +9,8 @@
  * - Idempotency-Key (and X-BetBlocker-Delivery): the delivery's id, identical on every retry, so a receiver
  *   that saw it already answers 2xx and ignores the duplicate.
  * Only a 2xx counts as delivered; redirects are not followed (a 3xx is a failure, retried).
+ * The secret is the operator webhook's (configuration) or, for an account webhook, the one generated when
+ * the account registered it (account_webhooks, see webhooks/account-webhook.service.ts).
  *
  * E-mails carry the same id as Message-ID and X-BetBlocker-Delivery; the delivery counts as sent once the
  * SMTP server accepted the message.
@@ -24,8 +26,12 @@ export const DELIVERY_HEADER = "x-betblocker-delivery";
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 
 export interface AlertTransports {
-  /** Resolves when the receiver accepted the message; throws otherwise (the error is recorded). */
-  send(delivery: AlertDeliveryRow): Promise<void>;
+  /**
+   * Resolves when the receiver accepted the message; throws otherwise (the error is recorded). `target` is
+   * given for deliveries to an account webhook (URL and secret from account_webhooks); operator webhooks are
+   * looked up in the configuration by URL.
+   */
+  send(delivery: AlertDeliveryRow, target?: WebhookTarget): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,7 +51,13 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
   return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
-export function webhookBody(delivery: AlertDeliveryRow): string {
+/** The fields of a delivery that a webhook request carries. */
+export type WebhookMessage = Pick<
+  AlertDeliveryRow,
+  "publicId" | "incidentKey" | "subject" | "createdAt" | "payload"
+>;
+
+export function webhookBody(delivery: WebhookMessage): string {
   return JSON.stringify({
     id: delivery.publicId,
     incident: delivery.incidentKey,
@@ -102,43 +114,73 @@ export function createAlertTransports(options: TransportOptions): AlertTransport
     }
   }
 
-  async function sendWebhook(delivery: AlertDeliveryRow): Promise<void> {
-    const target = options.webhooks.find((w) => w.url === delivery.recipient);
+  async function sendWebhook(delivery: AlertDeliveryRow, accountTarget?: WebhookTarget): Promise<void> {
+    // An account webhook is signed with its own secret only, never with an operator secret for the same URL.
+    if (delivery.accountWebhookId !== null && !accountTarget)
+      throw new DeliveryError("the account webhook of this delivery no longer exists", false);
+    const target = accountTarget ?? options.webhooks.find((w) => w.url === delivery.recipient);
     if (!target) throw new DeliveryError(`no webhook secret configured for ${delivery.recipient}`, false);
-    const body = webhookBody(delivery);
-    const timestamp = Math.floor(now().getTime() / 1000);
-    let response: Response;
-    try {
-      response = await fetch(target.url, {
-        method: "POST",
-        redirect: "manual",
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "BetBlocker-alerts",
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, body),
-          [IDEMPOTENCY_HEADER]: delivery.publicId,
-          [DELIVERY_HEADER]: delivery.publicId,
-        },
-        body,
-      });
-    } catch (error) {
-      const cause = (error as Error & { cause?: Error }).cause;
-      throw new DeliveryError(`webhook: ${(error as Error).message}${cause ? `: ${cause.message}` : ""}`);
-    }
-    await response.body?.cancel().catch(() => {});
-    if (response.status < 200 || response.status > 299)
-      throw new DeliveryError(`webhook: HTTP ${response.status}`);
+    const attempt = await postSignedWebhook(target, delivery, { timeoutMs: options.timeoutMs, now });
+    if (!attempt.delivered) throw new DeliveryError(attempt.error ?? "webhook: not delivered");
   }
 
   return {
-    async send(delivery) {
+    async send(delivery, target) {
       if (delivery.channel === "email") await sendEmail(delivery);
-      else await sendWebhook(delivery);
+      else await sendWebhook(delivery, target);
     },
     async close() {
       mailer?.close();
     },
   };
+}
+
+export interface WebhookAttempt {
+  /** The receiver answered 2xx. */
+  delivered: boolean;
+  /** HTTP status of the answer; null when there was none (connection error, timeout). */
+  status: number | null;
+  /** Why it was not delivered; null when it was. Never contains the secret. */
+  error: string | null;
+}
+
+/**
+ * One signed POST of `message` to `target` (the contract in the header). Never throws: the outcome says
+ * whether the receiver accepted it. Used by the delivery transports and by the account webhook test route.
+ */
+export async function postSignedWebhook(
+  target: WebhookTarget,
+  message: WebhookMessage,
+  options: { timeoutMs: number; now?: () => Date },
+): Promise<WebhookAttempt> {
+  const body = webhookBody(message);
+  const timestamp = Math.floor((options.now ?? (() => new Date()))().getTime() / 1000);
+  let response: Response;
+  try {
+    response = await fetch(target.url, {
+      method: "POST",
+      redirect: "manual",
+      signal: AbortSignal.timeout(options.timeoutMs),
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "BetBlocker-alerts",
+        [TIMESTAMP_HEADER]: String(timestamp),
+        [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, body),
+        [IDEMPOTENCY_HEADER]: message.publicId,
+        [DELIVERY_HEADER]: message.publicId,
+      },
+      body,
+    });
+  } catch (error) {
+    const cause = (error as Error & { cause?: Error }).cause;
+    return {
+      delivered: false,
+      status: null,
+      error: `webhook: ${(error as Error).message}${cause ? `: ${cause.message}` : ""}`,
+    };
+  }
+  await response.body?.cancel().catch(() => {});
+  if (response.status < 200 || response.status > 299)
+    return { delivered: false, status: response.status, error: `webhook: HTTP ${response.status}` };
+  return { delivered: true, status: response.status, error: null };
 }

@@ -22,13 +22,12 @@ import type { Sql, TransactionSql } from "@betblocker/db/client";
 import { withActor } from "@betblocker/db/context";
 import {
   closeHeartbeatIncident,
-  findAccountEmails,
   lockClosableIncidents,
   lockOverdueDevices,
   markDevicesStale,
   openHeartbeatIncident,
 } from "@betblocker/db/repositories/monitoring.repository";
-import { enqueueAlert } from "../alerts/alert.service";
+import { enqueueAudienceAlert } from "../alerts/audience";
 import { type JobLogger, noopLogger, SYSTEM_ACTOR } from "../jobs/job";
 
 /** A device is stale once its last heartbeat is older than this many heartbeat intervals. */
@@ -78,10 +77,10 @@ interface Audience {
 }
 
 /**
- * Queues one e-mail alert per recipient. Recipients: the enrolling account (partner, authority, or the user
- * for the self tier) and the owner, deduplicated by address. Nothing when on_missed_heartbeat is off or
- * alert_channels is empty; "push"/"webhook" fall back to e-mail (no per-account push token or webhook URL
- * exists yet). Returns the number of recipients (0: the caller counts the incident as unheard).
+ * Queues the alert to the enrolling account (partner, authority, or the user for the self tier) and the
+ * owner, on the channels of reporting_config.alerts (see alerts/audience.ts: account webhooks for "webhook",
+ * e-mail otherwise). Nothing when on_missed_heartbeat is off or alert_channels is empty. Returns the number of
+ * deliveries (0: the caller counts the incident as unheard).
  */
 async function queueAudienceAlerts(
   tx: TransactionSql,
@@ -90,23 +89,12 @@ async function queueAudienceAlerts(
 ): Promise<number> {
   const settings = alertSettings(audience.reportingConfig);
   if (!settings.on_missed_heartbeat) return 0;
-  // An empty channel list means "dashboard only". "push" and "webhook" have no per-account target in the
-  // data model yet: rather than drop the alert silently, it goes by e-mail.
-  if (settings.alert_channels.length === 0) return 0;
-  const ids = [...new Set([audience.enrolledByAccountId, audience.ownerAccountId])];
-  const emails = await findAccountEmails(tx, ids);
-  const addresses = [...new Set(ids.map((id) => emails.get(id)).filter((e): e is string => !!e))];
-  for (const recipient of addresses) {
-    await enqueueAlert(tx, {
-      incidentKey: alert.incidentKey,
-      channel: "email",
-      recipient,
-      accountId: alert.accountId,
-      subject: alert.subject,
-      payload: alert.payload,
-    });
-  }
-  return addresses.length;
+  return await enqueueAudienceAlert(
+    tx,
+    [audience.enrolledByAccountId, audience.ownerAccountId],
+    settings.alert_channels,
+    alert,
+  );
 }
 
 function deviceLabel(hostname: string | null, publicId: string): string {

@@ -14,6 +14,8 @@ export interface AlertDeliveryRow {
   channel: AlertChannel;
   recipient: string;
   accountId: number | null;
+  /** The account webhook this delivery goes to (migration 0031); null: e-mail or an operator webhook. */
+  accountWebhookId: number | null;
   subject: string;
   payload: Record<string, unknown>;
   status: AlertStatus;
@@ -31,6 +33,7 @@ interface RawRow {
   channel: AlertChannel;
   recipient: string;
   account_id: number | null;
+  account_webhook_id: number | null;
   subject: string;
   payload: Record<string, unknown>;
   status: AlertStatus;
@@ -49,6 +52,7 @@ function toRow(r: RawRow): AlertDeliveryRow {
     channel: r.channel,
     recipient: r.recipient,
     accountId: r.account_id,
+    accountWebhookId: r.account_webhook_id,
     subject: r.subject,
     payload: r.payload,
     status: r.status,
@@ -65,27 +69,31 @@ export interface NewAlertDelivery {
   channel: AlertChannel;
   recipient: string;
   accountId: number | null;
+  /** Set for deliveries to an account webhook (channel 'webhook'). */
+  accountWebhookId?: number | null;
   subject: string;
   payload: Record<string, unknown>;
 }
 
 /**
- * Idempotent: one row per (incident, channel, recipient). Returns the row and whether this call created it.
+ * Idempotent: one row per (incident, channel, recipient, account webhook). Returns the row and whether this call created it.
  */
 export async function insertAlertDelivery(
   sql: Queryable,
   delivery: NewAlertDelivery,
 ): Promise<{ row: AlertDeliveryRow; created: boolean }> {
+  const webhookId = delivery.accountWebhookId ?? null;
   const [created] = await sql<RawRow[]>`
-    insert into alert_deliveries (incident_key, channel, recipient, account_id, subject, payload)
+    insert into alert_deliveries (incident_key, channel, recipient, account_id, account_webhook_id, subject, payload)
     values (${delivery.incidentKey}, ${delivery.channel}, ${delivery.recipient}, ${delivery.accountId},
-            ${delivery.subject}, ${sql.json(delivery.payload as Parameters<typeof sql.json>[0])})
-    on conflict (incident_key, channel, recipient) do nothing
+            ${webhookId}, ${delivery.subject}, ${sql.json(delivery.payload as Parameters<typeof sql.json>[0])})
+    on conflict (incident_key, channel, recipient, account_webhook_id) do nothing
     returning *`;
   if (created) return { row: toRow(created), created: true };
   const [existing] = await sql<RawRow[]>`
     select * from alert_deliveries
-    where incident_key = ${delivery.incidentKey} and channel = ${delivery.channel} and recipient = ${delivery.recipient}`;
+    where incident_key = ${delivery.incidentKey} and channel = ${delivery.channel} and recipient = ${delivery.recipient}
+      and account_webhook_id is not distinct from ${webhookId}::bigint`;
   if (!existing) throw new Error("alert delivery vanished between insert and select");
   return { row: toRow(existing), created: false };
 }

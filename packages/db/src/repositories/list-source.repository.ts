@@ -111,6 +111,47 @@ export async function setListSourceEnabled(sql: Queryable, name: string, enabled
   return rows.length > 0;
 }
 
+export interface ListSourceChanges {
+  enabled?: boolean;
+  /** null clears it. */
+  license?: string | null;
+  /** null clears it. */
+  category?: string | null;
+  format?: ListSourceFormat;
+}
+
+/**
+ * Applies the given changes (absent fields stay). A change of format or category also forgets the
+ * validators and content hash of the last accepted list: the next fetch downloads and re-applies the whole
+ * list (otherwise an unchanged body would be "not modified" and never parsed with the new format, nor get the
+ * new default category). Returns the updated row, or null when there is no such source.
+ */
+export async function updateListSource(
+  sql: Queryable,
+  name: string,
+  changes: ListSourceChanges,
+): Promise<ListSourceRow | null> {
+  const setLicense = changes.license !== undefined;
+  const setCategory = changes.category !== undefined;
+  const format = changes.format ?? null;
+  const category = changes.category ?? null;
+  const [row] = await sql<RawRow[]>`
+    update list_sources set
+      enabled  = coalesce(${changes.enabled ?? null}::boolean, enabled),
+      license  = case when ${setLicense}::boolean then ${changes.license ?? null}::text else license end,
+      category = case when ${setCategory}::boolean then ${category}::text else category end,
+      format   = coalesce(${format}::text, format),
+      etag = case when reread then null else etag end,
+      last_modified = case when reread then null else last_modified end,
+      content_sha256 = case when reread then null else content_sha256 end
+    from (select (${format}::text is not null and ${format}::text <> s.format)
+                 or (${setCategory}::boolean and ${category}::text is distinct from s.category) as reread
+          from list_sources s where s.name = ${name}) as decision
+    where list_sources.name = ${name}
+    returning list_sources.*`;
+  return row ? toRow(row) : null;
+}
+
 export interface ClaimOptions {
   /** Identifies the claiming worker (lease_owner). */
   owner: string;

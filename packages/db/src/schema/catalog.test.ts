@@ -241,10 +241,20 @@ const WORKER_TABLES = [
   "discovery_candidates",
 ];
 ENUMS.blocklist_entry_status?.push("inactive"); // addition (0025)
+// addition (0031): account webhooks for alerts, their secrets, and deliveries to them
+INDEXES.account_webhooks = [
+  "account_webhooks_pkey",
+  "uq_account_webhooks_public_id",
+  "uq_account_webhooks_account_url",
+];
+INDEXES.account_webhook_secrets = ["account_webhook_secrets_pkey"];
+INDEXES.alert_deliveries?.push("idx_alert_deliveries_account_webhook");
+const WEBHOOK_TABLES = ["account_webhooks", "account_webhook_secrets"];
 
 /** Tables the spec does not have. */
 const ADDED_TABLES = [
   ...WORKER_TABLES,
+  ...WEBHOOK_TABLES,
   "allowlist_entries",
   "email_verification_tokens",
   "device_enrollment_codes",
@@ -355,6 +365,9 @@ FOREIGN_KEYS.push(
   "discovery_candidates.blocklist_entry_id -> blocklist_entries n", // addition (0030)
   "list_source_entries.blocklist_entry_id -> blocklist_entries c",
   "list_source_entries.list_source_id -> list_sources c",
+  "account_webhooks.account_id -> accounts c", // addition (0031)
+  "account_webhook_secrets.webhook_id -> account_webhooks c", // addition (0031)
+  "alert_deliveries.account_webhook_id -> account_webhooks c", // addition (0031)
 );
 FOREIGN_KEYS.sort();
 UNIQUE_AND_CHECK_CONSTRAINTS.push(
@@ -375,6 +388,11 @@ UNIQUE_AND_CHECK_CONSTRAINTS.push(
   "list_sources.chk_list_sources_name c",
   "list_sources.chk_list_sources_status c",
   "list_sources.uq_list_sources_name u",
+  "account_webhooks.chk_account_webhooks_url c", // addition (0031)
+  "account_webhooks.uq_account_webhooks_account_url u", // addition (0031)
+  "account_webhooks.uq_account_webhooks_public_id u", // addition (0031)
+  "account_webhook_secrets.chk_account_webhook_secrets_length c", // addition (0031)
+  "alert_deliveries.chk_alert_deliveries_account_webhook c", // addition (0031)
 );
 UNIQUE_AND_CHECK_CONSTRAINTS.sort();
 
@@ -393,6 +411,8 @@ const RLS_POLICIES: Record<string, string> = {
   device_heartbeat_incidents: "device_heartbeat_incidents_system", // addition (0029)
   device_enrollment_codes: "device_enrollment_codes_self", // addition (0013)
   device_event_batches: "device_event_batches_access", // addition (0015)
+  account_webhooks: "account_webhooks_owner", // addition (0031)
+  account_webhook_secrets: "account_webhook_secrets_owner", // addition (0031)
 };
 
 // additions (0017-0020): the FOR ALL policies of new tables (in RLS_POLICIES), and per-command or
@@ -461,6 +481,7 @@ const AUDITED = [
   "organizations", // addition (0018)
   "enrollment_config_change_requests", // addition (0019)
   "federated_reports", // addition (0022): review decisions, UPDATE only
+  "account_webhooks", // addition (0031); not its secrets table, so secrets never reach audit_log
 ];
 
 /** Audit triggers beside trg_audit_<table>: devices UPDATEs that change more than last_heartbeat (0014). */

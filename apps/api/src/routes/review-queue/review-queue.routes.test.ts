@@ -347,3 +347,42 @@ describe("POST /{domain}/confirm and /reject", () => {
     expect((await reportsOf(reported))[0]?.review_status).toBe("pending");
   });
 });
+
+describe("k comes from the loaded config ([discovery] min_distinct_devices)", () => {
+  test("an app built with k = 2 lists a domain two devices reported; the default k = 3 does not", async () => {
+    // A second app over the same database, configured as main.ts does with `[discovery] min_distinct_devices = 2`.
+    const k2 = await startTestServer({
+      db: server.db,
+      config: server.config,
+      appOptions: { discovery: { minDistinctDevices: 2 } },
+    });
+    try {
+      const k2Admin = await signInAs(k2, "admin");
+      const tag = uniqueLabel("k").replace(/-/g, "");
+      const pair = `pair-${tag}.example`;
+      const lone = `lone-${tag}.example`;
+      for (const device of devices.slice(0, 2))
+        await insertFederatedReport(server.db, { deviceId: device, domain: pair, at: hoursAgo(3) });
+      await insertFederatedReport(server.db, {
+        deviceId: devices[2] as number,
+        domain: lone,
+        at: hoursAgo(3),
+      });
+
+      const listed = await k2.request("GET", "/api/v1/admin/review-queue?limit=200", {
+        token: k2Admin.accessToken,
+      });
+      expect(listed.status).toBe(200);
+      const k2Items = listed.body.items.filter((item: { domain: string }) =>
+        [pair, lone].includes(item.domain),
+      );
+      expect(k2Items).toEqual([
+        expect.objectContaining({ domain: pair, distinct_devices: 2, pending_reports: 2 }),
+      ]);
+      // The default app (no [discovery] section passed: k = 3) still hides it.
+      expect(await queueOf([pair, lone])).toEqual([]);
+    } finally {
+      await k2.close(); // the database was passed in, so it stays (the first server owns it)
+    }
+  });
+});

@@ -22,7 +22,13 @@ import {
   toReviewQueueItemResponse,
 } from "./review-queue.schema";
 
-export const reviewQueueRoutes: FastifyPluginAsyncZod = async (app) => {
+export interface ReviewQueueRoutesOptions {
+  /** k: `[discovery] min_distinct_devices` of the loaded config (the worker's intake reads the same setting). */
+  minDistinctDevices: number;
+}
+
+export const reviewQueueRoutes: FastifyPluginAsyncZod<ReviewQueueRoutesOptions> = async (app, options) => {
+  const { minDistinctDevices } = options;
   app.get(
     "/",
     {
@@ -40,7 +46,7 @@ export const reviewQueueRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { cursor, limit } = request.query;
       const page = await request.withActor((tx, account) =>
-        listReviewQueue(tx, account, { after: cursor ?? null, limit }),
+        listReviewQueue(tx, account, { after: cursor ?? null, limit, minDistinctDevices }),
       );
       return {
         items: page.items.map(toReviewQueueItemResponse),
