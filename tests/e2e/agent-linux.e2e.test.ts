@@ -44,6 +44,23 @@ describe.runIf(canUseNetns())("Linux agent end to end (network namespaces, real 
     expect((await h.dig("example.org", { server: h.upstreamAddress })).addresses).toEqual(["10.231.21.100"]);
   });
 
+  it("reports an unlisted name that looks like gambling to the federated review queue, once", async () => {
+    const name = "best-online-casino-slots-e2e.example";
+    expect((await h.dig(name)).status).toBe("NOERROR");
+    expect((await h.dig(name)).status).toBe("NOERROR");
+    expect((await h.dig("plain-bakery-e2e.example")).status).toBe("NOERROR");
+    const rows = await waitFor(
+      "the federated report at the API",
+      async () => {
+        const found = await h.server.api.db.owner<{ domain: string; heuristic_match_type: string }[]>`
+          select domain, heuristic_match_type from federated_reports where device_id = ${h.deviceRowId}`;
+        return found.length > 0 ? found : null;
+      },
+      20_000,
+    );
+    expect(rows).toEqual([{ domain: name, heuristic_match_type: "keyword" }]);
+  });
+
   it("blocks a newly published domain within one sync interval", async () => {
     const name = "fresh-casino-e2e.example";
     expect((await h.dig(name)).status).toBe("NOERROR");

@@ -129,6 +129,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     upstreams: config.dns.upstreams,
     listen: { address: listen.address, port: listen.port },
     onBlock: events.recordBlock,
+    onForward: runtime.federated.observe,
   });
   runtime.attachForwarder(dns);
 

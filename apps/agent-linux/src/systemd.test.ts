@@ -58,3 +58,48 @@ describe("systemd unit", () => {
     );
   });
 });
+
+function has(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+describe.runIf(has("systemd-notify") && has("python3"))("sd_notify", () => {
+  it("sends WATCHDOG=1 for the main PID to NOTIFY_SOCKET", async () => {
+    const { spawn } = await import("node:child_process");
+    const { sdNotify } = await import("./systemd");
+    const socketPath = join(dir, "notify.sock");
+    // A unix datagram listener standing in for systemd (Node has no unix datagram sockets).
+    const listener = spawn(
+      "python3",
+      [
+        "-c",
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('ready',flush=True)\ns.settimeout(10)\nprint(s.recv(4096).decode(),flush=True)",
+        socketPath,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      let out = "";
+      const got = new Promise<string>((resolve) =>
+        listener.stdout?.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          if (/WATCHDOG=1/.test(out)) resolve(out);
+          else if (out.startsWith("ready") && !process.env.NOTIFY_SOCKET) {
+            process.env.NOTIFY_SOCKET = socketPath;
+            sdNotify("WATCHDOG=1", 4242);
+          }
+        }),
+      );
+      expect(await got).toMatch(/MAINPID=4242\nWATCHDOG=1/);
+    } finally {
+      delete process.env.NOTIFY_SOCKET;
+      if (listener.pid && listener.exitCode === null) process.kill(listener.pid, "SIGKILL");
+    }
+  });
+
+  it("does nothing without NOTIFY_SOCKET (not started by systemd)", async () => {
+    const { sdNotify } = await import("./systemd");
+    delete process.env.NOTIFY_SOCKET;
+    expect(() => sdNotify("WATCHDOG=1", 1)).not.toThrow();
+  });
+});

@@ -41,19 +41,23 @@ export interface DnsCacheOptions {
 }
 
 const ENTRY_OVERHEAD_BYTES = 100;
+/** Byte -> ASCII-lower-cased byte (a table: no branch per name byte on the hit path). */
+const LOWER = new Uint8Array(256);
+for (let code = 0; code < 256; code++) LOWER[code] = lowerAscii(code);
 const AD = 0x20;
 const CD = 0x10;
 
 class CacheEntry {
   prev: CacheEntry | null = null;
   next: CacheEntry | null = null;
-  /** Next entry with the same 32-bit hash. */
-  chain: CacheEntry | null = null;
   patchedAge = 0;
 
   constructor(
+    /** int32 question hash (the index compares it before the key bytes). */
     readonly hash: number,
-    readonly key: Uint8Array,
+    /** The key is the template's own question (QNAME compared case-folded, QTYPE, QCLASS) + DO. */
+    readonly dnssecOk: boolean,
+    readonly qnameEnd: number,
     readonly template: Buffer,
     readonly ttlOffsets: Int32Array,
     readonly ttls: Uint32Array,
@@ -62,16 +66,25 @@ class CacheEntry {
   ) {}
 
   get bytes(): number {
-    return this.template.length + this.key.length + this.ttlOffsets.length * 8 + ENTRY_OVERHEAD_BYTES;
+    return this.template.length + this.ttlOffsets.length * 8 + ENTRY_OVERHEAD_BYTES;
   }
 }
 
 export class DnsCache {
-  private readonly table = new Map<number, CacheEntry>();
+  /**
+   * Open-addressing index (linear probing, at most half full): a hit costs one hash over the wire
+   * question and one or two array reads, no Map lookup. `slotHash` is compared before the key bytes.
+   */
+  private slots: (CacheEntry | null)[];
+  private slotHash: Int32Array;
+  private mask: number;
+  /** Largest index size; the index starts small and doubles (a small index stays in the CPU cache). */
+  private readonly maxSlots: number;
   private head: CacheEntry | null = null;
   private tail: CacheEntry | null = null;
   private entryCount = 0;
   private byteCount = 0;
+  private clears = 0;
   private readonly scanner = new ResponseScanner();
   private readonly maxEntries: number;
   private readonly maxBytes: number;
@@ -85,6 +98,14 @@ export class DnsCache {
     this.maxTtl = options.maxTtlSeconds ?? 86_400;
     this.maxNegativeTtl = options.maxNegativeTtlSeconds ?? 3_600;
     this.now = options.now ?? performance.now.bind(performance);
+    // The index never holds more than half its slots (store evicts beyond that), up to 2^22 slots.
+    const most = Math.min(this.maxEntries, Math.ceil(this.maxBytes / ENTRY_OVERHEAD_BYTES), 1 << 21);
+    let capacity = 16;
+    while (capacity < most * 2) capacity *= 2;
+    this.maxSlots = capacity;
+    this.mask = 63;
+    this.slots = new Array<CacheEntry | null>(64).fill(null);
+    this.slotHash = new Int32Array(64);
   }
 
   get size(): number {
@@ -95,8 +116,17 @@ export class DnsCache {
     return this.byteCount;
   }
 
+  /** Changes with every `clear()`: an answer to a query asked under an older epoch is not stored. */
+  get epoch(): number {
+    return this.clears;
+  }
+
   clear(): void {
-    this.table.clear();
+    this.clears++;
+    if (this.entryCount > 0) {
+      this.slots.fill(null);
+      this.slotHash.fill(0);
+    }
     this.head = null;
     this.tail = null;
     this.entryCount = 0;
@@ -107,11 +137,9 @@ export class DnsCache {
   answer(query: DnsQuery): Buffer | null {
     if (this.entryCount === 0) return null;
     const packet = query.packet;
-    const hash = questionHash(packet, query.qnameEnd, query.dnssecOk);
-    let entry = this.table.get(hash) ?? null;
-    while (entry !== null && !keyMatches(entry.key, packet, query.qnameEnd, query.dnssecOk))
-      entry = entry.chain;
-    if (entry === null) return null;
+    const slot = this.find(packet, query.qnameEnd, query.dnssecOk);
+    if (slot < 0) return null;
+    const entry = this.slots[slot]!;
     const now = this.now();
     if (now >= entry.expiresAt) {
       this.remove(entry);
@@ -132,11 +160,27 @@ export class DnsCache {
     return shapeForClient(entry.template, entry.template.length, query);
   }
 
+  /** Slot of the entry for the question in `packet`, or -1. */
+  private find(packet: Uint8Array, qnameEnd: number, dnssecOk: boolean): number {
+    const hash = questionHash(packet, qnameEnd, dnssecOk);
+    const slots = this.slots;
+    const slotHash = this.slotHash;
+    const mask = this.mask;
+    let i = hash & mask;
+    for (;;) {
+      const entry = slots[i];
+      if (entry === null || entry === undefined) return -1;
+      if (slotHash[i] === hash && keyMatches(entry, packet, qnameEnd, dnssecOk)) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
   /**
    * Turn an upstream response to `query` (already matched by ID and question) into the client's
-   * response, storing it when cacheable. A response that does not scan is answered SERVFAIL.
+   * response, storing it when cacheable and `storable`. A response that does not scan is answered
+   * SERVFAIL.
    */
-  admit(query: DnsQuery, response: Uint8Array): Buffer {
+  admit(query: DnsQuery, response: Uint8Array, storable = true): Buffer {
     const scanner = this.scanner;
     if (!scanner.scan(response)) return buildRcodeResponse(query, Rcode.SERVFAIL);
     const length = response.length;
@@ -159,7 +203,7 @@ export class DnsCache {
       template[11] = arcount & 0xff;
     }
     const ttl = this.cacheableTtl(response);
-    if (ttl > 0 && this.maxEntries > 0) this.store(query, template, ttl);
+    if (storable && ttl > 0 && this.maxEntries > 0) this.store(query, template, ttl);
     return shapeForClient(template, templateLength, query);
   }
 
@@ -209,29 +253,43 @@ export class DnsCache {
       n++;
     }
     const packet = query.packet;
-    const nameLength = query.qnameEnd - 12;
-    const key = new Uint8Array(nameLength + 5);
-    for (let i = 0; i < nameLength; i++) key[i] = lowerAscii(packet[12 + i]!);
-    for (let i = 0; i < 4; i++) key[nameLength + i] = packet[query.qnameEnd + i]!;
-    key[nameLength + 4] = query.dnssecOk ? 1 : 0;
-    const hash = questionHash(packet, query.qnameEnd, query.dnssecOk);
+    const qnameEnd = query.qnameEnd;
+    // The template's question is the key: store only when it is the query's (it always is for an
+    // upstream answer matched by `sameQuestion`).
+    if (template.length < qnameEnd + 4) return;
+    for (let i = 12; i < qnameEnd + 4; i++) if (LOWER[template[i]!] !== LOWER[packet[i]!]) return;
     // Replace an existing entry for the same key.
-    let existing = this.table.get(hash) ?? null;
-    while (existing !== null && !keyMatches(existing.key, packet, query.qnameEnd, query.dnssecOk)) {
-      existing = existing.chain;
-    }
-    if (existing !== null) this.remove(existing);
+    const existing = this.find(packet, query.qnameEnd, query.dnssecOk);
+    if (existing >= 0) this.remove(this.slots[existing]!);
+    const hash = questionHash(packet, query.qnameEnd, query.dnssecOk);
     const now = this.now();
-    const entry = new CacheEntry(hash, key, template, ttlOffsets, ttls, now, now + ttl * 1000);
-    entry.chain = this.table.get(hash) ?? null;
-    this.table.set(hash, entry);
+    const entry = new CacheEntry(
+      hash,
+      query.dnssecOk,
+      qnameEnd,
+      template,
+      ttlOffsets,
+      ttls,
+      now,
+      now + ttl * 1000,
+    );
+    if (this.entryCount + 1 > (this.mask + 1) >>> 1 && this.mask + 1 < this.maxSlots) this.grow();
+    const mask = this.mask;
+    let i = hash & mask;
+    while (this.slots[i] !== null) i = (i + 1) & mask;
+    this.slots[i] = entry;
+    this.slotHash[i] = hash;
     entry.next = this.head;
     if (this.head !== null) this.head.prev = entry;
     this.head = entry;
     if (this.tail === null) this.tail = entry;
     this.entryCount++;
     this.byteCount += entry.bytes;
-    while ((this.entryCount > this.maxEntries || this.byteCount > this.maxBytes) && this.tail !== null) {
+    const indexLimit = this.maxSlots >>> 1;
+    while (
+      (this.entryCount > this.maxEntries || this.byteCount > this.maxBytes || this.entryCount > indexLimit) &&
+      this.tail !== null
+    ) {
       this.remove(this.tail);
     }
   }
@@ -256,34 +314,74 @@ export class DnsCache {
     else this.tail = entry.prev;
     entry.prev = null;
     entry.next = null;
-    let first = this.table.get(entry.hash) ?? null;
-    if (first === entry) {
-      if (entry.chain === null) this.table.delete(entry.hash);
-      else this.table.set(entry.hash, entry.chain);
-    } else {
-      while (first !== null && first.chain !== entry) first = first.chain;
-      if (first !== null) first.chain = entry.chain;
-    }
-    entry.chain = null;
+    this.unindex(entry);
     this.entryCount--;
     this.byteCount -= entry.bytes;
   }
+
+  /** Double the index and re-insert every entry. */
+  private grow(): void {
+    const capacity = (this.mask + 1) * 2;
+    const old = this.slots;
+    const oldHash = this.slotHash;
+    this.slots = new Array<CacheEntry | null>(capacity).fill(null);
+    this.slotHash = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    for (let j = 0; j < old.length; j++) {
+      const entry = old[j];
+      if (entry === null || entry === undefined) continue;
+      let i = oldHash[j]! & this.mask;
+      while (this.slots[i] !== null) i = (i + 1) & this.mask;
+      this.slots[i] = entry;
+      this.slotHash[i] = oldHash[j]!;
+    }
+  }
+
+  /** Take `entry` out of the index, shifting later probes back (no tombstones). */
+  private unindex(entry: CacheEntry): void {
+    const slots = this.slots;
+    const slotHash = this.slotHash;
+    const mask = this.mask;
+    let hole = entry.hash & mask;
+    while (slots[hole] !== entry) {
+      if (slots[hole] === null) return;
+      hole = (hole + 1) & mask;
+    }
+    slots[hole] = null;
+    let j = hole;
+    for (;;) {
+      j = (j + 1) & mask;
+      const moving = slots[j];
+      if (moving === null || moving === undefined) return;
+      const home = slotHash[j]! & mask;
+      // `moving` may fill the hole only if its home slot is not cyclically inside (hole, j].
+      const homeInside = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (homeInside) continue;
+      slots[hole] = moving;
+      slotHash[hole] = slotHash[j]!;
+      slots[j] = null;
+      hole = j;
+    }
+  }
 }
 
-/** FNV-1a over the case-folded QNAME and QTYPE/QCLASS, then the DO bit. */
+/** FNV-1a over the case-folded QNAME and QTYPE/QCLASS, then the DO bit, finalized (int32). */
 function questionHash(packet: Uint8Array, qnameEnd: number, dnssecOk: boolean): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0;
   const end = qnameEnd + 4;
-  for (let i = 12; i < end; i++) h = Math.imul(h ^ lowerAscii(packet[i]!), 0x01000193);
+  for (let i = 12; i < end; i++) h = Math.imul(h ^ LOWER[packet[i]!]!, 0x01000193);
   h = Math.imul(h ^ (dnssecOk ? 1 : 0), 0x01000193);
-  return h >>> 0;
+  // FNV's low bits (the probe index) mix poorly: fold the high bits in.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
 }
 
-function keyMatches(key: Uint8Array, packet: Uint8Array, qnameEnd: number, dnssecOk: boolean): boolean {
-  const nameLength = qnameEnd - 12;
-  if (key.length !== nameLength + 5 || key[nameLength + 4] !== (dnssecOk ? 1 : 0)) return false;
-  for (let i = 0; i < nameLength; i++) if (key[i] !== lowerAscii(packet[12 + i]!)) return false;
-  for (let i = 0; i < 4; i++) if (key[nameLength + i] !== packet[qnameEnd + i]) return false;
+function keyMatches(entry: CacheEntry, packet: Uint8Array, qnameEnd: number, dnssecOk: boolean): boolean {
+  if (entry.qnameEnd !== qnameEnd || entry.dnssecOk !== dnssecOk) return false;
+  const template = entry.template;
+  for (let i = 12; i < qnameEnd; i++) if (LOWER[template[i]!] !== LOWER[packet[i]!]) return false;
+  for (let i = qnameEnd; i < qnameEnd + 4; i++) if (template[i] !== packet[i]) return false;
   return true;
 }
 
@@ -295,13 +393,15 @@ function keyMatches(key: Uint8Array, packet: Uint8Array, qnameEnd: number, dnsse
 export function shapeForClient(template: Uint8Array, length: number, query: DnsQuery): Buffer {
   const packet = query.packet;
   const out = Buffer.allocUnsafe(query.hasEdns ? length + OPT_RECORD_LENGTH : length);
-  out.set(template.length === length ? template : template.subarray(0, length), 0);
+  if (template.length === length) out.set(template, 0);
+  else for (let i = 0; i < length; i++) out[i] = template[i]!;
   out[0] = packet[0]!;
   out[1] = packet[1]!;
   out[2] = (out[2]! & ~FLAG_RD) | (packet[2]! & FLAG_RD);
   const keepAd = query.dnssecOk || (packet[3]! & AD) !== 0;
   out[3] = (out[3]! & ~(CD | (keepAd ? 0 : AD))) | (packet[3]! & CD);
-  out.set(packet.subarray(12, query.qnameEnd), 12);
+  const qnameEnd = query.qnameEnd;
+  for (let i = 12; i < qnameEnd; i++) out[i] = packet[i]!; // the client's 0x20 spelling; short: a loop
   if (query.hasEdns) {
     const arcount = ((out[10]! << 8) | out[11]!) + 1;
     out[10] = arcount >>> 8;

@@ -45,6 +45,8 @@ export interface DnsForwarderOptions {
   /** Interstitial addresses when redirect_url names a host (see policy.ts). */
   readonly redirectAddresses?: RedirectAddresses;
   readonly onBlock?: BlockEventSink;
+  /** Names resolved upstream (cache misses that passed every check): the federated reporter's input. */
+  readonly onForward?: (name: string) => void;
   readonly cache?: DnsCacheOptions;
   readonly upstream?: Omit<UpstreamOptions, "servers">;
   /** Use the libuv-handle UDP path (udp-socket.ts; default true). */
@@ -83,6 +85,7 @@ export class DnsForwarder {
       counters: this.counters,
       upstream,
       cache: options.cache,
+      ...(options.onForward ? { observer: { current: options.onForward } } : {}),
     });
     this.cache = chain.cache;
     this.gate = chain.gate;

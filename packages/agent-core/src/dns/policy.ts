@@ -23,6 +23,8 @@ export class DnsPolicy {
   redirect: BlockAnswer | null = null;
   /** Block the built-in DoH/DoT resolver names (block_doh or block_dot). */
   blockDohProviders = true;
+  /** Bumped by every `apply`: the cache probe drops answers checked under an older policy. */
+  generation = 0;
 
   static fromConfig(config: DnsProtectionConfig, addresses: RedirectAddresses = {}): DnsPolicy {
     const policy = new DnsPolicy();
@@ -37,6 +39,7 @@ export class DnsPolicy {
    * blocked, with NXDOMAIN: a redirect we cannot build must never turn into an allowed name.
    */
   apply(config: DnsProtectionConfig, addresses: RedirectAddresses = {}): void {
+    this.generation++;
     this.blockDohProviders = config.block_doh || config.block_dot;
     this.redirect =
       config.block_response === "redirect" ? redirectAnswer(config.redirect_url, addresses) : null;

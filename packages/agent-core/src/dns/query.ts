@@ -98,6 +98,11 @@ export class DnsQuery {
   dnssecOk = false;
   /** Set by the stage that answered with a block response; such answers are never cached. */
   blocked = false;
+  /**
+   * `DnsCache.epoch` when the cache was consulted for this query (-1: not yet). An answer is stored
+   * only if the cache was not cleared meanwhile (a list swap while the query was upstream).
+   */
+  cacheEpoch = -1;
 
   constructor(
     readonly packet: Uint8Array,

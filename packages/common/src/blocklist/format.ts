@@ -561,14 +561,18 @@ export function signContent(content: Uint8Array, privateKey: KeyObject): Uint8Ar
 // ---------------------------------------------------------------------------------------------------
 // Compiling
 
-export interface CompileInput {
+export interface CompileInput extends CompileHeaderInput {
+  readonly rules: BlocklistRules;
+}
+
+/** Everything a compiler needs besides the rules (shared by `compileBlocklist` and compile-rows.ts). */
+export interface CompileHeaderInput {
   /** List version, >= 1. */
   readonly version: number;
   /** Milliseconds since the Unix epoch. */
   readonly createdAt: number;
   /** SHA-256 of the previous version's complete file; null (= 32 zero bytes) for version 1. */
   readonly prevHash: Uint8Array | null;
-  readonly rules: BlocklistRules;
   readonly privateKey: KeyObject;
   /**
    * Bucket bits of the previous version's tables (one number = the same hint for every table); each is
@@ -601,7 +605,7 @@ export function compileHintsFrom(list: BlocklistContent): {
  * tables. Throws BLOCKLIST_INVALID_RULE / BLOCKLIST_INVALID_PATTERN on bad input.
  */
 export function compileBlocklist(input: CompileInput): Uint8Array {
-  validateHeaderInput(input);
+  validateCompileHeader(input);
   const categories = orderCategories(input.rules);
   const categoryIndex = new Map(categories.map((name, index) => [name, index]));
   const byTable: Record<TableKind, Map<string, number>> = {
@@ -617,6 +621,17 @@ export function compileBlocklist(input: CompileInput): Uint8Array {
     ]),
   ) as Record<TableKind, number>;
   const { seed, tables } = buildTablesWithFreshSeed(byTable, bucketBits, input.seed ?? DEFAULT_SEED);
+  return assembleList(input, seed, tables, patterns, categories);
+}
+
+/** Encode and sign a compiled list: the common tail of both compilers, so their bytes cannot drift apart. */
+export function assembleList(
+  input: CompileHeaderInput,
+  seed: number,
+  tables: Readonly<Record<TableKind, HashTable>>,
+  patterns: readonly StoredPattern[],
+  categories: readonly string[],
+): Uint8Array {
   const content = encodeContent({
     version: input.version,
     createdAt: input.createdAt,
@@ -630,7 +645,8 @@ export function compileBlocklist(input: CompileInput): Uint8Array {
   return signContent(content, input.privateKey);
 }
 
-function previousBucketBitsFor(input: CompileInput, kind: TableKind): number | undefined {
+/** The bucket-bits hint of `input` for one table (see `CompileHeaderInput.previousBucketBits`). */
+export function previousBucketBitsFor(input: CompileHeaderInput, kind: TableKind): number | undefined {
   const hint = input.previousBucketBits;
   return typeof hint === "number" ? hint : hint?.[kind];
 }
@@ -639,7 +655,8 @@ function invalidRule(message: string): never {
   throw new BlocklistFormatError("BLOCKLIST_INVALID_RULE", message);
 }
 
-function validateHeaderInput(input: CompileInput): void {
+/** Throws BLOCKLIST_INVALID_RULE for a version, createdAt, prevHash or seed a list cannot carry. */
+export function validateCompileHeader(input: CompileHeaderInput): void {
   if (!Number.isInteger(input.version) || input.version < 1 || input.version > 0xffff_ffff) {
     invalidRule(`list version must be an integer in [1, 2^32), got ${input.version}`);
   }
@@ -663,6 +680,14 @@ function orderCategories(rules: BlocklistRules): string[] {
   for (const rule of rules.block) used.add(rule.category);
   for (const rule of rules.wildcard) used.add(rule.category);
   for (const rule of rules.pattern) used.add(rule.category);
+  return orderCategoryNames(used);
+}
+
+/**
+ * The category table for the categories `used` by block, wildcard and pattern rules: well-known ones first,
+ * then the others sorted. Throws BLOCKLIST_INVALID_RULE for a bad name or more than 256 categories.
+ */
+export function orderCategoryNames(used: ReadonlySet<string>): string[] {
   const known = new Set<string>(KNOWN_CATEGORIES);
   const extra = [...used].filter((name) => !known.has(name)).sort();
   for (const name of extra) {
@@ -675,7 +700,7 @@ function orderCategories(rules: BlocklistRules): string[] {
 }
 
 /** domain -> lowest category index. Wildcard rules may be written "*.x.com" or "x.com". */
-function indexDomainRules(
+export function indexDomainRules(
   rules: readonly DomainRule[],
   categoryIndex: ReadonlyMap<string, number>,
   isWildcard: boolean,
@@ -692,7 +717,7 @@ function indexDomainRules(
 }
 
 /** Allow entries carry no category: meta byte 0. */
-function indexAllowDomains(domains: readonly string[]): Map<string, number> {
+export function indexAllowDomains(domains: readonly string[]): Map<string, number> {
   const byDomain = new Map<string, number>();
   for (const domain of domains) {
     assertNormalizedDomain(domain);
@@ -732,7 +757,7 @@ function isHostnameChar(code: number): boolean {
 }
 
 /** Validated, de-duplicated patterns sorted by text (lowest category wins for duplicates). */
-function indexPatterns(
+export function indexPatterns(
   rules: readonly PatternRule[],
   categoryIndex: ReadonlyMap<string, number>,
 ): StoredPattern[] {
@@ -755,12 +780,24 @@ export function buildTablesWithFreshSeed(
   bucketBits: Readonly<Record<TableKind, number>>,
   startSeed: number,
 ): { seed: number; tables: Record<TableKind, HashTable> } {
+  return searchSeed((kind, hasher) => hashDomains(hasher, byTable[kind], bucketBits[kind]), startSeed);
+}
+
+/**
+ * The seed search shared by both compilers: `build` makes one table with the given hasher's seed (null on
+ * a collision); seeds startSeed, startSeed+1, ... are tried, each for every table in TABLE_KINDS order,
+ * until all three build. Deterministic as long as `build` is.
+ */
+export function searchSeed(
+  build: (kind: TableKind, hasher: SuffixHasher) => HashTable | null,
+  startSeed: number,
+): { seed: number; tables: Record<TableKind, HashTable> } {
   for (let attempt = 0; attempt < MAX_SEED_ATTEMPTS; attempt++) {
     const seed = (startSeed + attempt) >>> 0;
     const hasher = new SuffixHasher(seed);
     const tables: Partial<Record<TableKind, HashTable>> = {};
     for (const kind of TABLE_KINDS) {
-      const table = hashDomains(hasher, byTable[kind], bucketBits[kind]);
+      const table = build(kind, hasher);
       if (table === null) break;
       tables[kind] = table;
     }
@@ -774,7 +811,8 @@ export function buildTablesWithFreshSeed(
   );
 }
 
-function hashDomains(
+/** Hash a domain -> category index map into a table with `bucketBits`; null on a key collision. */
+export function hashDomains(
   hasher: SuffixHasher,
   domains: ReadonlyMap<string, number>,
   bucketBits: number,

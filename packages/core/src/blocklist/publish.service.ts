@@ -6,38 +6,42 @@
  * Performance (npm run bench:compile, 1M entries, 1% churn, 2 cores): the membership is written as version
  * intervals (O(churn) rows, computed by the database while this process compiles) instead of 1M
  * blocklist_version_entries rows per version, snapshots are stored without pglz, and independent reads are
- * pipelined on the connection.
+ * pipelined on the connection. The rules arrive as raw COPY text rows and are hashed straight from their
+ * bytes as they stream in (RuleRowCompiler: no string or object per rule), and the same bytes feed the rules
+ * digest, so reading, digesting and most of compiling overlap with the database's work.
  */
-import { createHash, type KeyObject } from "node:crypto";
+import { createHash, type Hash, type KeyObject } from "node:crypto";
 import {
   applyDelta,
   BLOCKLIST_FORMAT_VERSION,
   BlocklistFormatError,
   type BlocklistRules,
-  compileBlocklist,
   compileHintsFrom,
-  createDelta,
   type DomainRule,
   keyId,
+  type LoadedBlocklist,
   loadBlocklist,
   type PatternRule,
   sha256,
 } from "@betblocker/common";
+import { RuleRowCompiler } from "@betblocker/common/blocklist/compile-rows";
+import { createDeltaFromLists } from "@betblocker/common/blocklist/delta";
 import type { Sql, TransactionSql } from "@betblocker/db/client";
 import { type ActorContext, applyActorContext } from "@betblocker/db/context";
 import {
   type ActiveEntry,
+  copyActiveRuleRows,
   exportSnapshot,
   getRulesDigest,
   getSnapshot,
-  insertVersion,
+  insertVersionSnapshot,
   latestVersion,
-  listActiveRules,
   listAllowlist,
   lockPublishingSession,
   readInSnapshot,
   recordMembership,
   rulesDigestInDatabase,
+  setVersionDelta,
   unlockPublishingSession,
 } from "@betblocker/db/repositories/blocklist.repository";
 
@@ -81,7 +85,12 @@ export function rulesFromEntries(entries: readonly RuleEntry[], allow: readonly 
   return { block, wildcard, allow, pattern };
 }
 
-/** A digest of the rule set alone (no version, time or signature), to tell whether anything changed. */
+/**
+ * A digest of the rule set alone (no version, time or signature), to tell whether anything changed:
+ * SHA-256 of one line `b<TAB>domain<TAB>category<LF>` per entry (domain order, NULL category = "other"),
+ * then one line `a<TAB>domain<LF>` per allowlist entry. The publisher computes the same bytes from the COPY
+ * rows (copyActiveRuleRows), and the database from its tables (rulesDigestInDatabase).
+ */
 export function rulesDigest(entries: readonly RuleEntry[], allow: readonly string[]): string {
   const hash = createHash("sha256");
   // The same bytes as one update per line, fed in ~1 MB chunks (a native call per entry costs 0.2 s at 1M).
@@ -93,9 +102,47 @@ export function rulesDigest(entries: readonly RuleEntry[], allow: readonly strin
       chunk = "";
     }
   }
+  hash.update(chunk);
+  hashAllowLines(hash, allow);
+  return hash.digest("hex");
+}
+
+/** Adds the allowlist's lines to a digest that holds the entries' lines; returns it in hex. */
+function finishRulesDigest(hash: Hash, allow: readonly string[]): string {
+  hashAllowLines(hash, allow);
+  return hash.digest("hex");
+}
+
+/** The allowlist's part of the rules digest. */
+function hashAllowLines(hash: Hash, allow: readonly string[]): void {
+  let chunk = "";
   for (const domain of allow) chunk += `a\t${domain}\n`;
   hash.update(chunk);
-  return hash.digest("hex");
+}
+
+/**
+ * The signed delta from the previous version (both lists already verified), proven to rebuild `snapshot`
+ * byte for byte; null with the reason when the lists' seed or table sizes make a delta impossible.
+ */
+function deltaFrom(
+  previousSnapshot: Uint8Array,
+  previousList: LoadedBlocklist,
+  snapshot: Uint8Array,
+  loaded: LoadedBlocklist,
+  options: PublishOptions,
+): { delta: Uint8Array | null; deltaNote: string | null } {
+  try {
+    const delta = createDeltaFromLists(previousList, loaded, options.privateKey);
+    // Prove the delta reproduces the new version byte for byte before agents ever see it.
+    const rebuilt = applyDelta(previousSnapshot, delta, options.publicKey);
+    if (!Buffer.from(rebuilt).equals(snapshot)) throw new Error("delta does not reproduce the new version");
+    return { delta, deltaNote: null };
+  } catch (error) {
+    if (error instanceof BlocklistFormatError && error.code === "BLOCKLIST_DELTA_IMPOSSIBLE") {
+      return { delta: null, deltaNote: error.message };
+    }
+    throw error;
+  }
 }
 
 /** Uses two connections of `sql` at once (the transaction and a reader in its snapshot): a pool of max 1 deadlocks. */
@@ -155,75 +202,105 @@ async function publishInTransaction(
     digest = current;
   }
   const version = (previous?.versionNumber ?? 0) + 1;
-  // Two connections in one snapshot: this transaction's connection updates the membership (two hash
-  // anti-joins over the list, in memory with 64 MB) while a second one streams the rules and the previous
-  // snapshot to this process, and both run while it compiles. The membership is awaited before storing.
+  // Two connections in one snapshot. A second connection streams the rules (COPY rows) to this process, which
+  // hashes them as they arrive once it has the previous file (its seed); this transaction's connection reads
+  // that file, then updates the membership (one merge join over the list). The rules stream is the longest
+  // part, so it starts first; the membership is awaited before storing.
   const snapshotId = await exportSnapshot(tx);
+  const previousRead = previous ? getSnapshot(tx, previous.versionNumber) : Promise.resolve(null);
+  previousRead.catch(() => {}); // awaited below
+  // Without the database's digest (see above), the rules are digested from the rows as they stream in.
+  const rulesHash = createHash("sha256");
+  const hashRows = digest === null;
+  const reading = readInSnapshot(sql, snapshotId, async (reader) => {
+    // Awaited before the COPY is sent: a statement pipelined with a COPY can get its replies mixed up.
+    const allow = (await listAllowlist(reader)).map((a) => a.domain);
+    // Collected (and digested) from the first byte; hashed once the previous list gave the seed.
+    const compiler = new RuleRowCompiler({
+      expectedRows: previous?.entryCount ?? 0,
+      ...(hashRows ? { onBatch: (batch: Uint8Array) => rulesHash.update(batch) } : {}),
+    });
+    const piped = copyActiveRuleRows(reader, DEFAULT_CATEGORY).pipe((chunk) => compiler.push(chunk));
+    piped.catch(() => {}); // awaited below; drains the COPY even if this function fails first
+    const previousSnapshot = await previousRead;
+    const previousList = previousSnapshot ? loadBlocklist(previousSnapshot, options.publicKey) : null;
+    const hints = previousList ? compileHintsFrom(previousList) : null;
+    if (hints) compiler.setSeed(hints.seed);
+    await piped;
+    compiler.end();
+    return { allow, previousSnapshot, previousList, hints, compiler };
+  });
+  reading.catch(() => {}); // awaited below
+  // The membership statements are sent only once the previous file has arrived: queued behind its query
+  // they could overtake it (a statement's first use waits for its description), delaying the rules' hashing
+  // by the whole membership update. A read failure surfaces through `reading`.
+  await previousRead.catch(() => null);
   await tx`set local work_mem = '64MB'`;
-  const membership = recordMembership(tx, version).execute();
+  const membership = recordMembership(tx, version);
   membership.catch(() => {}); // a failure surfaces at its await below
-  const [entries, allowRows, previousSnapshot] = await readInSnapshot(sql, snapshotId, (reader) =>
-    Promise.all([
-      listActiveRules(reader),
-      listAllowlist(reader),
-      previous ? getSnapshot(reader, previous.versionNumber) : null,
-    ]),
-  );
-  const allow = allowRows.map((a) => a.domain);
-  digest ??= rulesDigest(entries, allow);
-  const previousList = previousSnapshot ? loadBlocklist(previousSnapshot, options.publicKey) : null;
+  const read = await reading;
+  const { allow, previousSnapshot, previousList, hints, compiler } = read;
+  const rulesSha256 = digest ?? finishRulesDigest(rulesHash, allow);
+  const previousHash = previousSnapshot ? sha256(previousSnapshot) : null;
   const compileStarted = Date.now();
-  const snapshot = compileBlocklist({
+  const snapshot = compiler.compile({
     version,
     createdAt: now(),
-    prevHash: previousSnapshot ? sha256(previousSnapshot) : null,
-    rules: rulesFromEntries(entries, allow),
+    prevHash: previousHash,
+    allow,
     privateKey: options.privateKey,
-    ...(previousList ? compileHintsFrom(previousList) : {}),
+    ...(hints ? { previousBucketBits: hints.previousBucketBits } : {}),
   });
   // The list must verify with the key agents pin before anything is stored.
   const loaded = loadBlocklist(
     snapshot,
     options.publicKey,
-    previousSnapshot ? { expectedPrevHash: sha256(previousSnapshot) } : {},
+    previousHash ? { expectedPrevHash: previousHash } : {},
   );
-
-  let delta: Uint8Array | null = null;
-  let deltaNote: string | null = null;
-  if (previousSnapshot) {
-    try {
-      delta = createDelta(previousSnapshot, snapshot, options.privateKey);
-      // Prove the delta reproduces the new version byte for byte before agents ever see it.
-      const rebuilt = applyDelta(previousSnapshot, delta, options.publicKey);
-      if (!Buffer.from(rebuilt).equals(snapshot)) throw new Error("delta does not reproduce the new version");
-    } catch (error) {
-      if (error instanceof BlocklistFormatError && error.code === "BLOCKLIST_DELTA_IMPOSSIBLE") {
-        delta = null;
-        deltaNote = error.message;
-      } else throw error;
-    }
+  // Stored now, so the database writes the 6 MB snapshot while this process makes and proves the delta; the
+  // delta and the metadata complete the row below, in this transaction (nobody sees the row before commit).
+  // Issued once the membership statements are done: they run first on this connection anyway, and a
+  // connection copying data refuses other statements.
+  let deltaFailed = false;
+  const stored = membership.then(() =>
+    deltaFailed
+      ? undefined
+      : insertVersionSnapshot(tx, {
+          versionNumber: version,
+          entryCount: loaded.header.entryCount,
+          snapshot,
+          snapshotSha256: sha256(snapshot),
+          formatVersion: BLOCKLIST_FORMAT_VERSION,
+          signingKeyId: keyId(options.publicKey),
+        }),
+  );
+  stored.catch(() => {}); // a failure surfaces at its await below
+  let delta: Uint8Array | null;
+  let deltaNote: string | null;
+  try {
+    ({ delta, deltaNote } =
+      previousSnapshot && previousList
+        ? deltaFrom(previousSnapshot, previousList, snapshot, loaded, options)
+        : { delta: null, deltaNote: null });
+  } catch (error) {
+    deltaFailed = true;
+    // Never leave with the snapshot COPY still running: the caller's ROLLBACK needs the connection idle.
+    await stored.catch(() => {});
+    throw error;
   }
   const compileMs = Date.now() - compileStarted;
-  const [changes] = await membership;
-  await insertVersion(tx, {
-    versionNumber: version,
-    entryCount: loaded.header.entryCount,
-    snapshot,
-    snapshotSha256: sha256(snapshot),
-    formatVersion: BLOCKLIST_FORMAT_VERSION,
-    signingKeyId: keyId(options.publicKey),
-    delta,
-    deltaMetadata: {
-      rules_sha256: digest,
-      from_version: previous?.versionNumber ?? null,
-      entries: entries.length,
-      allow: allow.length,
-      snapshot_bytes: snapshot.length,
-      delta_bytes: delta?.length ?? null,
-      entries_added: changes?.added ?? null,
-      entries_removed: changes?.removed ?? null,
-      ...(deltaNote ? { delta_unavailable: deltaNote } : {}),
-    },
+  const changes = await membership;
+  await stored;
+  await setVersionDelta(tx, version, delta, {
+    rules_sha256: rulesSha256,
+    from_version: previous?.versionNumber ?? null,
+    entries: compiler.rowCount,
+    allow: allow.length,
+    snapshot_bytes: snapshot.length,
+    delta_bytes: delta?.length ?? null,
+    entries_added: changes.added,
+    entries_removed: changes.removed,
+    ...(deltaNote ? { delta_unavailable: deltaNote } : {}),
   });
   return {
     published: true,
@@ -231,7 +308,7 @@ async function publishInTransaction(
     entryCount: loaded.header.entryCount,
     snapshotBytes: snapshot.length,
     deltaBytes: delta?.length ?? null,
-    contentSha256: digest,
+    contentSha256: rulesSha256,
     compileMs,
   };
 }

@@ -1,9 +1,11 @@
 import packet from "dns-packet";
 import { describe, expect, it } from "vitest";
 import { DnsCache } from "../dns-cache";
+import { DnsPolicy } from "../policy";
 import { DnsCounters, type DnsQuery } from "../query";
-import { addressAnswer, decode, FakeStage, makeQuery, nxdomainAnswer } from "../testing";
-import { CacheStage } from "./cache.stage";
+import { addressAnswer, decode, FakeStage, makeQuery, matcherFor, nxdomainAnswer } from "../testing";
+import { MatcherRef } from "./blocklist.stage";
+import { CacheProbeStage, CacheStage } from "./cache.stage";
 
 /** A next stage answering like an upstream would, through `reply`. */
 function upstreamLike(reply: (request: packet.DecodedPacket) => packet.Packet): FakeStage {
@@ -129,5 +131,79 @@ describe("CacheStage", () => {
     expect(udp.answers).toEqual([]);
     const tcp = decode(big.stage.resolve(makeQuery("big.example", { transport: "tcp" })) as Uint8Array);
     expect(tcp.answers?.length).toBe(40);
+  });
+
+  it("keeps every entry findable through index growth and evictions", async () => {
+    const { stage, cache, next } = setup((request) => addressAnswer(request), { maxEntries: 300 });
+    for (let i = 0; i < 1000; i++) await stage.resolve(makeQuery(`g${i}.example`));
+    expect(cache.size).toBe(300);
+    for (let i = 700; i < 1000; i++) {
+      expect(stage.resolve(makeQuery(`G${i}.Example`))).toBeInstanceOf(Uint8Array);
+    }
+    expect(next.seen.length).toBe(1000);
+    await stage.resolve(makeQuery("g0.example")); // evicted long ago: asked again
+    expect(next.seen.length).toBe(1001);
+  });
+});
+
+describe("CacheProbeStage", () => {
+  const policyConfig = {
+    block_response: "nxdomain" as const,
+    redirect_url: null,
+    block_doh: true,
+    block_dot: true,
+    hosts_file_fallback: true,
+  };
+  const setup = () => {
+    let release: (() => void) | null = null;
+    const cache = new DnsCache();
+    const counters = new DnsCounters();
+    const matcher = new MatcherRef(matcherFor({ block: ["listed.example"] }));
+    const policy = DnsPolicy.fromConfig(policyConfig);
+    const slow = { value: false };
+    const upstream = new FakeStage((query) => {
+      const bytes = packet.encode(addressAnswer(packet.decode(Buffer.from(query.packet)), 300));
+      if (!slow.value) return bytes;
+      return new Promise((resolve) => {
+        release = () => resolve(bytes);
+      });
+    });
+    const checks = new FakeStage((query) => store.resolve(query)); // stands in for the name checks
+    const store = new CacheStage(upstream, cache, counters);
+    const probe = new CacheProbeStage(checks, cache, matcher, policy, counters);
+    return { cache, counters, matcher, policy, upstream, checks, probe, slow, release: () => release?.() };
+  };
+
+  it("answers a hit before the name checks, synchronously", async () => {
+    const { probe, checks, upstream, counters } = setup();
+    await probe.resolve(makeQuery("ok.example"));
+    const hit = probe.resolve(makeQuery("OK.example", { id: 9 }));
+    expect(hit).toBeInstanceOf(Uint8Array);
+    expect(decode(hit as Uint8Array).id).toBe(9);
+    expect(checks.seen).toEqual(["ok.example"]);
+    expect(upstream.seen).toEqual(["ok.example"]);
+    expect(counters.cacheHits).toBe(1);
+    expect(counters.cacheMisses).toBe(1);
+  });
+
+  it("drops the cache when the matcher or the policy changes, even without clear()", async () => {
+    const { probe, checks, matcher, policy } = setup();
+    await probe.resolve(makeQuery("ok.example"));
+    matcher.current = matcherFor({ block: ["ok.example"] });
+    await probe.resolve(makeQuery("ok.example"));
+    expect(checks.seen).toEqual(["ok.example", "ok.example"]);
+    policy.apply({ ...policyConfig, block_doh: false, block_dot: false });
+    await probe.resolve(makeQuery("ok.example"));
+    expect(checks.seen.length).toBe(3);
+  });
+
+  it("does not store an answer to a query asked before the cache was cleared", async () => {
+    const { probe, cache, slow, release } = setup();
+    slow.value = true;
+    const pending = probe.resolve(makeQuery("inflight.example"));
+    cache.clear(); // a list swap while the query is upstream
+    release();
+    expect(decode(await pending).rcode).toBe("NOERROR");
+    expect(cache.size).toBe(0);
   });
 });
