@@ -85,6 +85,8 @@ export interface BuildAppOptions {
    * recipients, see server.ts); without them that route answers 503.
    */
   listSourceFetch?: FetchNowDeps["config"] | null;
+  /** [alerts] account_webhooks_private_targets: the webhook test route may reach private addresses. */
+  accountWebhooksPrivateTargets?: boolean;
 }
 
 /** Never written to logs, whatever logs a request, a header or a body by mistake. */
@@ -228,7 +230,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     prefix: "/api/v1/admin/list-sources",
     fetchConfig: options.listSourceFetch ?? null,
   });
-  await app.register(accountWebhookRoutes, { prefix: "/api/v1/accounts/me/webhooks" });
+  await app.register(accountWebhookRoutes, {
+    prefix: "/api/v1/accounts/me/webhooks",
+    privateTargets: options.accountWebhooksPrivateTargets === true,
+  });
   await app.register(reportRoutes, {
     prefix: "/api/v1/enrollments",
     reportsService: createReportsService({ clock }),

@@ -112,6 +112,7 @@ export async function startApiServer(options: {
       blocklistSigningKey: signing.pair,
       listSourceFetch: { listSources: config.listSources, alerts: config.alerts },
       discovery: config.discovery,
+      accountWebhooksPrivateTargets: config.alerts.accountWebhooksPrivateTargets,
     });
     await app.listen({ host: config.api.host, port: config.api.port });
     if (deviceTls) {

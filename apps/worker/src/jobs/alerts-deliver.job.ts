@@ -20,6 +20,7 @@ export const alertsDeliverJob = defineJob({
       webhooks: alerts.operatorWebhooks,
       timeoutMs: alerts.requestTimeoutSeconds * 1000,
       now: ctx.now,
+      accountWebhooksPrivateTargets: alerts.accountWebhooksPrivateTargets,
     });
     const totals = { sent: 0, retried: 0, dead: 0, batches: 0 };
     try {

@@ -52,7 +52,13 @@ function deps(overrides: Partial<DeliverAlertsDeps> = {}): DeliverAlertsDeps {
     actor: SYSTEM_ACTOR,
     config: config.alerts,
     // No operator webhooks configured: account webhooks need none.
-    transports: createAlertTransports({ smtp: config.smtp, webhooks: [], timeoutMs: 5000 }),
+    // Receivers in these tests listen on 127.0.0.1: allowed here, refused by default (see outbound.test.ts).
+    transports: createAlertTransports({
+      smtp: config.smtp,
+      webhooks: [],
+      timeoutMs: 5000,
+      accountWebhooksPrivateTargets: true,
+    }),
     random: () => 0.5,
     ...overrides,
   };
@@ -249,7 +255,7 @@ describe("alerts to account webhooks", () => {
       const target = await db.asApp({ accountId: partner.id, role: "partner" }, (tx) =>
         findWebhookToTest(tx, { id: partner.id }, created.webhook.publicId),
       );
-      const result = await sendWebhookTest(target);
+      const result = await sendWebhookTest(target, { privateTargets: true });
       // The placeholder receiver does not know the generated secret: 401, as for a forged request.
       expect(result).toMatchObject({ delivered: false, status: 401 });
       const [request] = ownReceiver.requests;
@@ -264,7 +270,11 @@ describe("alerts to account webhooks", () => {
       const target = await db.asApp({ accountId: partner2.id, role: "partner" }, (tx) =>
         findWebhookToTest(tx, { id: partner2.id }, hook.publicId),
       );
-      expect(await sendWebhookTest(target)).toMatchObject({ delivered: true, status: 200, error: null });
+      expect(await sendWebhookTest(target, { privateTargets: true })).toMatchObject({
+        delivered: true,
+        status: 200,
+        error: null,
+      });
       expect(verified.requests[0]?.signatureValid).toBe(true);
     } finally {
       await verified.close();

@@ -19,6 +19,7 @@ import { createHmac } from "node:crypto";
 import type { AlertDeliveryRow } from "@betblocker/db/repositories/alert.repository";
 import nodemailer from "nodemailer";
 import type { SmtpConfig, WebhookTarget } from "../jobs/worker.config";
+import { postOutbound } from "./outbound";
 
 export const SIGNATURE_HEADER = "x-betblocker-signature";
 export const TIMESTAMP_HEADER = "x-betblocker-timestamp";
@@ -81,6 +82,11 @@ export interface TransportOptions {
   webhooks: readonly WebhookTarget[];
   timeoutMs: number;
   now?: () => Date;
+  /**
+   * Account webhooks may reach loopback and private addresses ([alerts] account_webhooks_private_targets,
+   * for a self-hosted single machine). Default false: only public addresses.
+   */
+  accountWebhooksPrivateTargets?: boolean;
 }
 
 export function createAlertTransports(options: TransportOptions): AlertTransports {
@@ -120,7 +126,11 @@ export function createAlertTransports(options: TransportOptions): AlertTransport
       throw new DeliveryError("the account webhook of this delivery no longer exists", false);
     const target = accountTarget ?? options.webhooks.find((w) => w.url === delivery.recipient);
     if (!target) throw new DeliveryError(`no webhook secret configured for ${delivery.recipient}`, false);
-    const attempt = await postSignedWebhook(target, delivery, { timeoutMs: options.timeoutMs, now });
+    const attempt = await postSignedWebhook(target, delivery, {
+      timeoutMs: options.timeoutMs,
+      now,
+      publicOnly: accountTarget !== undefined && options.accountWebhooksPrivateTargets !== true,
+    });
     if (!attempt.delivered) throw new DeliveryError(attempt.error ?? "webhook: not delivered");
   }
 
@@ -151,16 +161,20 @@ export interface WebhookAttempt {
 export async function postSignedWebhook(
   target: WebhookTarget,
   message: WebhookMessage,
-  options: { timeoutMs: number; now?: () => Date },
+  options: {
+    timeoutMs: number;
+    now?: () => Date;
+    /** Refuse loopback, private and other non-public destinations (account webhooks; see outbound.ts). */
+    publicOnly?: boolean;
+  },
 ): Promise<WebhookAttempt> {
   const body = webhookBody(message);
   const timestamp = Math.floor((options.now ?? (() => new Date()))().getTime() / 1000);
-  let response: Response;
+  let status: number;
   try {
-    response = await fetch(target.url, {
-      method: "POST",
-      redirect: "manual",
-      signal: AbortSignal.timeout(options.timeoutMs),
+    ({ status } = await postOutbound(target.url, {
+      timeoutMs: options.timeoutMs,
+      publicOnly: options.publicOnly ?? false,
       headers: {
         "content-type": "application/json",
         "user-agent": "BetBlocker-alerts",
@@ -170,17 +184,10 @@ export async function postSignedWebhook(
         [DELIVERY_HEADER]: message.publicId,
       },
       body,
-    });
+    }));
   } catch (error) {
-    const cause = (error as Error & { cause?: Error }).cause;
-    return {
-      delivered: false,
-      status: null,
-      error: `webhook: ${(error as Error).message}${cause ? `: ${cause.message}` : ""}`,
-    };
+    return { delivered: false, status: null, error: `webhook: ${(error as Error).message}` };
   }
-  await response.body?.cancel().catch(() => {});
-  if (response.status < 200 || response.status > 299)
-    return { delivered: false, status: response.status, error: `webhook: HTTP ${response.status}` };
-  return { delivered: true, status: response.status, error: null };
+  if (status < 200 || status > 299) return { delivered: false, status, error: `webhook: HTTP ${status}` };
+  return { delivered: true, status, error: null };
 }

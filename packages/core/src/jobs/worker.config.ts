@@ -140,6 +140,11 @@ export const workerConfigShape = {
       request_timeout_seconds: z.number().int().min(1).max(300).default(10),
       /** Deliveries per run. Default 50. */
       batch_size: z.number().int().min(1).max(10_000).default(50),
+      /**
+       * Let accounts' own webhooks reach loopback and private addresses (a self-hosted single machine).
+       * Default false: an account webhook may only reach public addresses, checked at connection time.
+       */
+      account_webhooks_private_targets: z.boolean().default(false),
     })
     .strict()
     .prefault({}),
@@ -203,6 +208,7 @@ export interface AlertsConfig {
   backoffMaxSeconds: number;
   requestTimeoutSeconds: number;
   batchSize: number;
+  accountWebhooksPrivateTargets: boolean;
 }
 
 export interface DiscoveryConfig {
@@ -263,6 +269,7 @@ export function resolveWorkerSections(c: Parsed): WorkerSectionsConfig {
       backoffMaxSeconds: c.alerts.backoff_max_seconds,
       requestTimeoutSeconds: c.alerts.request_timeout_seconds,
       batchSize: c.alerts.batch_size,
+      accountWebhooksPrivateTargets: c.alerts.account_webhooks_private_targets,
     },
     discovery: {
       minDistinctDevices: c.discovery.min_distinct_devices,

@@ -146,7 +146,7 @@ export interface WebhookTestResult extends WebhookAttempt {
  */
 export async function sendWebhookTest(
   target: WebhookSigningTarget & { publicId: string },
-  options: { timeoutMs?: number; now?: () => Date } = {},
+  options: { timeoutMs?: number; now?: () => Date; privateTargets?: boolean } = {},
 ): Promise<WebhookTestResult> {
   const now = options.now ?? (() => new Date());
   const deliveryId = randomUUID();
@@ -159,7 +159,11 @@ export async function sendWebhookTest(
       createdAt: now(),
       payload: { kind: "test", webhook: target.publicId },
     },
-    { timeoutMs: options.timeoutMs ?? WEBHOOK_TEST_TIMEOUT_MS, now },
+    {
+      timeoutMs: options.timeoutMs ?? WEBHOOK_TEST_TIMEOUT_MS,
+      now,
+      publicOnly: options.privateTargets !== true,
+    },
   );
   return { ...attempt, deliveryId };
 }

@@ -34,6 +34,8 @@ beforeAll(async () => {
         tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
       },
     },
+    // The receiver below listens on 127.0.0.1, which account webhooks may reach only when configured so.
+    appOptions: { accountWebhooksPrivateTargets: true },
     // Everything the API logs, at the most verbose level, to check that no secret ever appears.
     logger: { level: "trace", stream: { write: (line: string) => logLines.push(line) } },
   });

@@ -22,7 +22,15 @@ import {
   webhookTestResponseSchema,
 } from "./account-webhooks.schema";
 
-export const accountWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
+export interface AccountWebhookRoutesOptions {
+  /** [alerts] account_webhooks_private_targets: tests may reach loopback/private receivers (default false). */
+  privateTargets?: boolean;
+}
+
+export const accountWebhookRoutes: FastifyPluginAsyncZod<AccountWebhookRoutesOptions> = async (
+  app,
+  options,
+) => {
   app.get(
     "/",
     {
@@ -101,7 +109,7 @@ export const accountWebhookRoutes: FastifyPluginAsyncZod = async (app) => {
       const target = await request.withActor((tx, account) =>
         findWebhookToTest(tx, account, request.params.id),
       );
-      const result = await sendWebhookTest(target);
+      const result = await sendWebhookTest(target, { privateTargets: options.privateTargets === true });
       return {
         delivered: result.delivered,
         status: result.status,
