@@ -62,6 +62,9 @@ export async function buildAgent(options: {
     outfile: bundlePath,
     logLevel: "warning",
     banner: { js: "#!/usr/bin/env node" },
+    // The optional native UDP listener is a .node file, which cannot be bundled: a release looks it up at run
+    // time and, not finding it, uses Node's UDP path (logged once).
+    external: ["@betblocker/dns-native"],
     define: {
       __BETBLOCKER_AGENT_VERSION__: JSON.stringify(version),
       __BETBLOCKER_RELEASE_PUBLIC_KEY__: JSON.stringify(publicKeyBase64),

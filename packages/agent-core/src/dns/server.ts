@@ -4,7 +4,9 @@
  * - One address and port for both (default 127.0.0.1:53). A non-loopback address is refused unless
  *   `allowNonLoopback: true`: a filtering forwarder reachable from the network is an open resolver
  *   (amplification, and other people's lookups in the device's reports).
- * - UDP: one datagram, one query; replies are batched per event-loop turn (udp-socket.ts).
+ * - UDP: one datagram, one query; replies are batched per event-loop turn (udp-socket.ts). On Linux the
+ *   native listener (packages/dns-native: recvmmsg/sendmmsg, one JS call per batch) is used when the
+ *   addon was built, else Node's UDP path.
  * - TCP (RFC 1035 §4.2.2, RFC 7766): two-byte length-prefixed messages, several per connection and
  *   pipelined (answers may come back out of order, matched by ID), an idle timeout, a bound on
  *   connections and on queries in flight per connection (the socket is paused at the bound).
@@ -13,7 +15,7 @@
 import net from "node:net";
 import type { DnsAnswer, DnsCounters, DnsStage } from "./query";
 import { DnsQuery } from "./query";
-import { BatchedUdpSocket } from "./udp-socket";
+import { BatchedUdpSocket, type NativePeer, NativeUdpListener } from "./udp-socket";
 import { buildHeaderOnlyResponse, HEADER_LENGTH, Rcode } from "./wire";
 
 export interface DnsListenOptions {
@@ -31,8 +33,10 @@ export interface DnsListenOptions {
   readonly tcpIdleTimeoutMs?: number;
   /** Queries in flight per TCP connection before reading pauses (default 32). */
   readonly maxTcpInFlight?: number;
-  /** See udp-socket.ts (default true). */
+  /** See udp-socket.ts (default true); false also turns the native listener off. */
   readonly fastPath?: boolean;
+  /** Use the native UDP listener when the addon loaded (default true; Linux only). */
+  readonly nativeUdp?: boolean;
 }
 
 export class DnsListenError extends Error {
@@ -56,6 +60,7 @@ export function isLoopbackAddress(address: string): boolean {
 
 export class DnsServer {
   private udp: BatchedUdpSocket | null = null;
+  private nativeUdp: NativeUdpListener | null = null;
   private tcp: net.Server | null = null;
   private readonly connections = new Set<net.Socket>();
   private boundPort = 0;
@@ -71,6 +76,13 @@ export class DnsServer {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Which UDP listener is serving (null when none is open). */
+  get udpPath(): "native" | "fast" | "dgram" | null {
+    if (this.nativeUdp !== null) return "native";
+    if (this.udp === null) return null;
+    return this.udp.usesFastPath ? "fast" : "dgram";
   }
 
   async start(): Promise<{ address: string; port: number }> {
@@ -96,8 +108,10 @@ export class DnsServer {
         const inUse = (error as NodeJS.ErrnoException).code === "EADDRINUSE";
         if (requested !== 0 || !inUse || attempt >= 9) throw error;
         const udp = this.udp;
+        const nativeUdp = this.nativeUdp;
         this.udp = null;
-        await udp?.close();
+        this.nativeUdp = null;
+        await Promise.all([udp?.close(), nativeUdp?.close()]);
       }
     }
   }
@@ -105,14 +119,27 @@ export class DnsServer {
   private async bindBoth(address: string, requestedPort: number): Promise<{ address: string; port: number }> {
     let port = requestedPort;
     if (this.options.udp !== false) {
-      this.udp = await BatchedUdpSocket.open({
-        type: net.isIP(address) === 6 ? "udp6" : "udp4",
-        address,
-        port,
-        fastPath: this.options.fastPath,
-        onMessage: this.onUdpMessage,
-      });
-      port = this.udp.port;
+      const type = net.isIP(address) === 6 ? "udp6" : "udp4";
+      if (this.options.fastPath !== false && this.options.nativeUdp !== false) {
+        this.nativeUdp = await NativeUdpListener.open({
+          type,
+          address,
+          port,
+          onMessage: this.onNativeMessage,
+        });
+      }
+      if (this.nativeUdp !== null) {
+        port = this.nativeUdp.port;
+      } else {
+        this.udp = await BatchedUdpSocket.open({
+          type,
+          address,
+          port,
+          fastPath: this.options.fastPath,
+          onMessage: this.onUdpMessage,
+        });
+        port = this.udp.port;
+      }
     }
     if (this.options.tcp !== false) {
       const server = net.createServer({ noDelay: true }, (socket) => this.onTcpConnection(socket));
@@ -135,25 +162,49 @@ export class DnsServer {
 
   async stop(): Promise<void> {
     const udp = this.udp;
+    const nativeUdp = this.nativeUdp;
     this.udp = null;
+    this.nativeUdp = null;
     for (const socket of this.connections) socket.destroy();
     this.connections.clear();
     const tcp = this.tcp;
     this.tcp = null;
     await Promise.all([
       udp?.close(),
+      nativeUdp?.close(),
       tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined,
     ]);
   }
 
-  private readonly onUdpMessage = (message: Buffer, port: number, address: string): void => {
+  private resolveUdp(message: Buffer): DnsAnswer | Promise<DnsAnswer> {
     this.counters.queries++;
-    let answer: DnsAnswer | Promise<DnsAnswer>;
     try {
-      answer = this.head.resolve(new DnsQuery(message, "udp"));
+      return this.head.resolve(new DnsQuery(message, "udp"));
     } catch {
-      answer = this.internalError(message);
+      return this.internalError(message);
     }
+  }
+
+  private readonly onNativeMessage = (message: Buffer, peer: NativePeer): void => {
+    const answer = this.resolveUdp(message);
+    if (answer === null) return;
+    if (answer instanceof Uint8Array) {
+      this.nativeUdp?.send(answer, peer);
+      return;
+    }
+    answer.then(
+      (resolved) => {
+        if (resolved !== null) this.nativeUdp?.send(resolved, peer);
+      },
+      () => {
+        const fallback = this.internalError(message);
+        if (fallback !== null) this.nativeUdp?.send(fallback, peer);
+      },
+    );
+  };
+
+  private readonly onUdpMessage = (message: Buffer, port: number, address: string): void => {
+    const answer = this.resolveUdp(message);
     if (answer === null) return;
     if (answer instanceof Uint8Array) {
       this.udp?.send(answer, port, address);

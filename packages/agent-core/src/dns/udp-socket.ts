@@ -12,8 +12,12 @@
  * `process.binding("udp_wrap").SendWrap`, DEP0111) that are stable across Node 14..22 but not a
  * public API, so it is feature-checked at bind time and, on any mismatch or send exception, the socket
  * switches to the public dgram API for good. `fastPath: false` forces the public API.
+ *
+ * Native path (listener only, Linux): NativeUdpListener below, over the optional packages/dns-native
+ * addon; server.ts prefers it when the addon loaded.
  */
 import dgram from "node:dgram";
+import type { NativeUdpBinding, NativeUdpHandle } from "@betblocker/dns-native";
 
 export type UdpMessageHandler = (message: Buffer, port: number, address: string) => void;
 
@@ -234,5 +238,203 @@ export class BatchedUdpSocket {
         resolve();
       }
     });
+  }
+}
+
+/**
+ * Peer of a datagram read by the native listener, kept as numbers rather than strings: IPv4 is
+ * `rawAddress * 65536 + port` (the address word as the kernel stored it, < 2^48); IPv6 is
+ * [port, address words 0..3, scope id]. Only meaningful to the listener that produced it.
+ */
+export type NativePeer = number | Uint32Array;
+
+export type NativeMessageHandler = (message: Buffer, peer: NativePeer) => void;
+
+export interface NativeUdpOptions {
+  readonly type: "udp4" | "udp6";
+  readonly address: string;
+  readonly port: number;
+  readonly onMessage: NativeMessageHandler;
+  /** Called once per reply that could not be sent (send buffer full, ENOBUFS); UDP allows the loss. */
+  readonly onSendError?: () => void;
+}
+
+/** Largest UDP payload (IPv6 without jumbograms); the C side checks it again. */
+const MAX_UDP_PAYLOAD = 65_527;
+
+let nativeBinding: Promise<NativeUdpBinding | null> | null = null;
+let nativeWarned = false;
+
+/** The addon (packages/dns-native) when it was built and loads here, else null (logged once). */
+function loadNativeBinding(): Promise<NativeUdpBinding | null> {
+  if (nativeBinding !== null) return nativeBinding;
+  nativeBinding = (async () => {
+    if (process.platform !== "linux") return null;
+    let reason: unknown;
+    try {
+      const loaded = await import("@betblocker/dns-native");
+      // A CommonJS module: Node puts module.exports on `default`, bundlers may flatten it.
+      type Exports = { native: NativeUdpBinding | null; loadError: unknown };
+      const module: Exports = (loaded as { default?: Exports }).default ?? loaded;
+      if (module.native !== null && typeof module.native.open === "function") return module.native;
+      reason = module.loadError;
+    } catch (error) {
+      reason = error;
+    }
+    if (!nativeWarned) {
+      nativeWarned = true;
+      const message = (reason instanceof Error ? reason.message : String(reason)).split("\n")[0];
+      process.stderr.write(`dns: native UDP listener unavailable (${message}); using Node's UDP path\n`);
+    }
+    return null;
+  })();
+  return nativeBinding;
+}
+
+/**
+ * The listener over packages/dns-native (Linux): the addon reads up to 64 datagrams per recvmmsg(2)
+ * and makes ONE call per batch; replies are copied into its send buffer and leave with sendmmsg(2)
+ * right after that call (synchronous answers, and promise answers settled within it) or at the end of
+ * the event-loop turn (later asynchronous answers). Saves, per datagram, the rinfo object, the address
+ * string and Node's 64 KiB receive allocation.
+ */
+export class NativeUdpListener {
+  private readonly recvData: Buffer;
+  private readonly recvMeta: Uint32Array;
+  private readonly sendData: Uint8Array;
+  private readonly sendMeta: Uint32Array;
+  private readonly control: Int32Array;
+  private readonly slotSize: number;
+  private readonly recvSlots: number;
+  private readonly sendSlots: number;
+  private readonly sendBytes: number;
+  private readonly words: number;
+  private readonly isV6: boolean;
+  private inBatch = false;
+  private flushScheduled = false;
+  private closed = false;
+  private readonly flushBound = (): void => this.flush();
+
+  private constructor(
+    private readonly binding: NativeUdpBinding,
+    private readonly handle: NativeUdpHandle,
+    private readonly options: NativeUdpOptions,
+  ) {
+    this.isV6 = options.type === "udp6";
+    this.recvData = Buffer.from(handle.recvData);
+    this.recvMeta = new Uint32Array(handle.recvMeta);
+    this.sendData = new Uint8Array(handle.sendData);
+    this.sendMeta = new Uint32Array(handle.sendMeta);
+    this.control = new Int32Array(handle.control);
+    this.slotSize = handle.slotSize;
+    this.recvSlots = handle.recvSlots;
+    this.sendSlots = handle.sendSlots;
+    this.sendBytes = handle.sendBytes;
+    this.words = handle.metaWords;
+  }
+
+  /** Null when the addon is unavailable; bind errors (EADDRINUSE, ...) are thrown as by dgram. */
+  static async open(options: NativeUdpOptions): Promise<NativeUdpListener | null> {
+    const binding = await loadNativeBinding();
+    if (binding === null) return null;
+    let listener: NativeUdpListener | null = null;
+    const handle = binding.open(options.type === "udp6" ? 6 : 4, options.address, options.port, (count) =>
+      listener?.onBatch(count),
+    );
+    listener = new NativeUdpListener(binding, handle, options);
+    return listener;
+  }
+
+  get port(): number {
+    return this.handle.port;
+  }
+
+  /** Datagrams dropped by the addon because they were larger than a receive slot (4 KiB). */
+  get truncated(): number {
+    return this.control[2]!;
+  }
+
+  private onBatch(count: number): void {
+    if (this.closed) return;
+    const meta = this.recvMeta;
+    const words = this.words;
+    const slotSize = this.slotSize;
+    const onMessage = this.options.onMessage;
+    // Never trust the count or lengths blindly, even from our own C.
+    const n = Math.min(count, this.recvSlots);
+    this.inBatch = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const m = i * words;
+        const length = meta[m]!;
+        if (meta[m + 7] !== 0 || length > slotSize) continue; // truncated, or no peer to answer
+        const start = i * slotSize;
+        // Copy: the slot is reused by the next batch while the query may wait for upstream.
+        const message = Buffer.allocUnsafe(length);
+        this.recvData.copy(message, 0, start, start + length);
+        const peer: NativePeer = this.isV6 ? meta.slice(m + 1, m + 7) : meta[m + 2]! * 65_536 + meta[m + 1]!;
+        try {
+          onMessage(message, peer);
+        } catch {
+          // The server answers its own failures; nothing thrown may stop the rest of the batch.
+        }
+      }
+    } finally {
+      this.inBatch = false;
+    }
+  }
+
+  /** Queue a reply; it leaves after the current batch, or at the end of this event-loop turn. */
+  send(buffer: Uint8Array, peer: NativePeer): void {
+    if (this.closed) return;
+    const length = buffer.length;
+    if (length > MAX_UDP_PAYLOAD) {
+      this.options.onSendError?.();
+      return;
+    }
+    const control = this.control;
+    if (control[0]! >= this.sendSlots || control[1]! + length > this.sendBytes) this.flush();
+    const index = control[0]!;
+    const offset = control[1]!;
+    this.sendData.set(buffer, offset);
+    const m = index * this.words;
+    const meta = this.sendMeta;
+    meta[m] = offset;
+    meta[m + 1] = length;
+    if (typeof peer === "number") {
+      const port = peer % 65_536;
+      meta[m + 2] = port;
+      meta[m + 3] = (peer - port) / 65_536;
+    } else {
+      meta.set(peer.subarray(0, 6), m + 2);
+    }
+    control[0] = index + 1;
+    control[1] = offset + length;
+    // Inside a batch the addon flushes when the JS call returns; otherwise flush this turn.
+    if (!this.inBatch && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushBound);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.control[0] === 0) return;
+    let failed = 0;
+    try {
+      failed = this.binding.flush(this.handle);
+    } catch {
+      failed = 1;
+    }
+    const onSendError = this.options.onSendError;
+    if (onSendError !== undefined) for (let i = 0; i < failed; i++) onSendError();
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.flush();
+    this.closed = true;
+    this.binding.close(this.handle);
+    return Promise.resolve();
   }
 }

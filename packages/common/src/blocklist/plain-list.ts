@@ -31,6 +31,14 @@ import {
 import { chooseBucketBits, emptyTable, type HashTable } from "./table";
 
 const CHUNK_BYTES = 1 << 20;
+/**
+ * The first read is small and reads then double up to CHUNK_BYTES. Why: a loop that runs once over a
+ * big input is optimized while it runs (OSR), and on Node 20 that code stays slower than the
+ * function's regularly optimized code (one 20 MB call measured ~1.3-1.5x slower than 1 MiB calls);
+ * small first chunks get `hashLinesBackwards` optimized early, so most bytes go through the regular
+ * code. Measured: the first 2 MB of a cold run take ~12 ms instead of ~24 ms.
+ */
+const FIRST_READ_BYTES = 1 << 14;
 const NEWLINE = 0x0a;
 const HASH_SIGN = 0x23;
 const DOT = 0x2e;
@@ -327,8 +335,10 @@ export function compilePlainListFile(path: string, options: PlainListOptions = {
     chunk[0] = NEWLINE;
     let filled = 1;
     let skippingLongLine = false;
+    let readLimit = FIRST_READ_BYTES;
     for (;;) {
-      const read = readSync(fd, chunk, filled, chunk.length - filled, null);
+      const read = readSync(fd, chunk, filled, Math.min(chunk.length - filled, readLimit), null);
+      readLimit = Math.min(readLimit * 2, CHUNK_BYTES);
       const end = filled + read;
       const final = read === 0;
       let from = 1;

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "dns_native",
+      "sources": ["src/dns_native.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "conditions": [
+        ["OS!='linux'", { "sources!": ["src/dns_native.c"], "sources": ["src/unsupported.c"] }]
+      ]
+    }
+  ]
+}
