@@ -20,7 +20,7 @@ describe("server-side privacy of events", () => {
     expect(applyPrivacy("tamper", tamper, aggregated)).toBe(tamper);
   });
 
-  test("report_to_authority switches hide their kinds from the authority; unenroll events always show", () => {
+  test("report_to_authority switches hide their kinds from the authority, as the read side does (one table)", () => {
     const config = reportingConfigSchema.parse({
       report_to_authority: {
         blocks: false,
@@ -31,7 +31,7 @@ describe("server-side privacy of events", () => {
       },
     });
     for (const type of EVENT_TYPE_VALUES)
-      expect([type, isVisibleToAuthority(type, config)]).toEqual([type, type === "unenroll"]);
+      expect([type, isVisibleToAuthority(type, config)]).toEqual([type, false]);
     const defaults = reportingConfigSchema.parse({});
     for (const type of EVENT_TYPE_VALUES) expect(isVisibleToAuthority(type, defaults)).toBe(true);
   });

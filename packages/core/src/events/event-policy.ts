@@ -6,12 +6,12 @@
  * - aggregation_level "aggregated": block events lose metadata.domain (counts and categories remain).
  * - report_to_authority.<kind> false: the event is still stored (the owner's own history; a tamper event is
  *   never thrown away) with visible_to_authority = false, which partner/authority views must filter on.
- *   Kinds: blocks (block, app_block, install_block), bypass_attempts (bypass_attempt, vpn_detected),
- *   tamper_events (tamper, extension_removed), heartbeat_status (heartbeat), config_changes (config_change).
- *   unenroll events are always visible: the unenrollment process is the authority's business.
+ *   Which switch governs which event type is one table, shared with the read side:
+ *   reporting/privacy.ts REPORT_CATEGORY_BY_EVENT_TYPE (unenroll steps follow config_changes).
  */
 import type { ReportingConfig } from "@betblocker/common/config/reporting-config.schema";
 import type { EventType } from "@betblocker/common/enums";
+import { REPORT_CATEGORY_BY_EVENT_TYPE } from "../reporting/privacy";
 
 /** Event types whose loss would hide an attack on the protection itself: never dropped (event-ingest.service.ts). */
 export const ALERT_EVENT_TYPES: ReadonlySet<EventType> = new Set([
@@ -20,21 +20,6 @@ export const ALERT_EVENT_TYPES: ReadonlySet<EventType> = new Set([
   "vpn_detected",
   "extension_removed",
 ]);
-
-type ReportKind = keyof ReportingConfig["report_to_authority"];
-
-const REPORT_KIND: Readonly<Record<EventType, ReportKind | null>> = {
-  block: "blocks",
-  app_block: "blocks",
-  install_block: "blocks",
-  bypass_attempt: "bypass_attempts",
-  vpn_detected: "bypass_attempts",
-  tamper: "tamper_events",
-  extension_removed: "tamper_events",
-  heartbeat: "heartbeat_status",
-  config_change: "config_changes",
-  unenroll: null,
-};
 
 /** Strips what the reporting config keeps private from `metadata` (a new object when something is removed). */
 export function applyPrivacy(
@@ -51,6 +36,5 @@ export function applyPrivacy(
 
 /** Whether the enrollment's partner/authority may see events of this type. */
 export function isVisibleToAuthority(eventType: EventType, reporting: ReportingConfig): boolean {
-  const kind = REPORT_KIND[eventType];
-  return kind === null ? true : reporting.report_to_authority[kind];
+  return reporting.report_to_authority[REPORT_CATEGORY_BY_EVENT_TYPE[eventType]];
 }

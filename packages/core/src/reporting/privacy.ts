@@ -33,9 +33,10 @@ export const REPORT_CATEGORIES: readonly ReportCategory[] = [
 ];
 
 /**
- * Which switch governs each event type. The spec names five kinds; the others belong to the closest one:
- * application/install blocks are blocks, a VPN is a bypass attempt, a removed browser extension is tampering,
- * and an unenrollment step is a change of the enrollment's configuration.
+ * Which switch governs each event type: ONE table, used when reports are read and at ingestion
+ * (events.visible_to_authority, events/event-policy.ts). The spec names five kinds; the others belong to the
+ * closest one: application/install blocks are blocks, a VPN is a bypass attempt, a removed browser extension
+ * is tampering, and an unenrollment step is a change of the enrollment's configuration.
  */
 export const REPORT_CATEGORY_BY_EVENT_TYPE: Readonly<Record<EventType, ReportCategory>> = {
   block: "blocks",
