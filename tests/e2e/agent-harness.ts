@@ -34,6 +34,12 @@ const PROBE = join(import.meta.dirname, "netns-probe.cjs");
 const REPO = resolve(import.meta.dirname, "../..");
 const CAPS = "+net_admin,+net_bind_service,+dac_override";
 
+/** setpriv: run as the agent's user, with (`caps`) or without the agent's capabilities. */
+function asAgentUser(caps: boolean): string[] {
+  const args = ["setpriv", `--reuid=${AGENT_UID}`, `--regid=${AGENT_UID}`, "--clear-groups"];
+  return caps ? [...args, `--inh-caps=${CAPS}`, `--ambient-caps=${CAPS}`] : args;
+}
+
 export interface DigResult {
   status: string;
   ede: number | null;
@@ -246,8 +252,7 @@ export class AgentHarness {
     args: string[],
     opts: { caps?: boolean; allowFail?: boolean } = {},
   ): Promise<{ code: number; output: string }> {
-    const priv = ["setpriv", `--reuid=${AGENT_UID}`, `--regid=${AGENT_UID}`, "--clear-groups"];
-    if (opts.caps) priv.push(`--inh-caps=${CAPS}`, `--ambient-caps=${CAPS}`);
+    const priv = asAgentUser(opts.caps === true);
     return new Promise((resolveRun, reject) => {
       execFile(
         "ip",
@@ -313,14 +318,7 @@ export class AgentHarness {
 
   /** Start `betblocker-agent run` (watchdog supervisor + agent) and wait until it serves the list. */
   async startAgent(): Promise<void> {
-    const priv = [
-      "setpriv",
-      `--reuid=${AGENT_UID}`,
-      `--regid=${AGENT_UID}`,
-      "--clear-groups",
-      `--inh-caps=${CAPS}`,
-      `--ambient-caps=${CAPS}`,
-    ];
+    const priv = asAgentUser(true);
     const child = spawn(
       "ip",
       [

@@ -26,7 +26,7 @@ import {
   parseAgentConfig,
   sha256Hex,
 } from "./config";
-import { LinuxBridge } from "./linux-bridge";
+import { linuxBridgeFor } from "./linux-bridge";
 import { linuxStatePaths } from "./paths";
 import { AGENT_VERSION, installedRoot, MANIFEST_FILE, releasePublicKey } from "./version";
 
@@ -133,22 +133,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   runtime.attachForwarder(dns);
 
-  const bridge = new LinuxBridge({
-    resolver: {
-      mode: config.enforcement.resolver,
-      resolvConfPath: config.enforcement.resolv_conf_path,
-      resolvedDropinPath: config.enforcement.resolved_dropin_path,
-      address: listen.address,
-      port: listen.port,
-      backupPath: paths.resolvBackup,
-    },
-    firewall: {
-      enabled: config.enforcement.firewall,
-      table: config.enforcement.firewall_table,
-      dnsPort: dns.port,
-      agentUid: process.getuid?.() ?? 0,
-    },
-    hostsPath: config.enforcement.hosts_path,
+  const bridge = linuxBridgeFor(config, stateDir, {
+    address: listen.address,
+    dnsPort: dns.port,
+    agentUid: process.getuid?.() ?? 0,
     mainPid: options.mainPid,
   });
   if ((process.getuid?.() ?? 0) === 0 && config.enforcement.firewall) {
@@ -209,9 +197,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const systemdPing = setInterval(() => bridge.notifyWatchdog(), 5000);
   systemdPing.unref();
 
-  const writeStatus = setInterval(() => void writeStatusFile(), 5000);
+  const writeStatus = setInterval(() => writeStatusFile(), 5000);
   writeStatus.unref();
-  async function writeStatusFile(): Promise<void> {
+  function writeStatusFile(): void {
     const report = monitor.lastReport;
     writeFileAtomic(
       paths.status,
@@ -234,7 +222,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       0o644,
     );
   }
-  void writeStatusFile();
+  writeStatusFile();
 
   return {
     runtime,

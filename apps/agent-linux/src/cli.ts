@@ -26,10 +26,11 @@ import {
   ConfigError,
   DEFAULT_CONFIG_PATH,
   DEFAULT_STATE_DIR,
+  listenParts,
   loadAgentConfig,
   renderAgentConfig,
 } from "./config";
-import { LinuxBridge } from "./linux-bridge";
+import { linuxBridgeFor } from "./linux-bridge";
 import { linuxStatePaths } from "./paths";
 import { UNIT_NAME, unitText } from "./systemd";
 import { AGENT_VERSION, isSingleExecutable, MANIFEST_FILE, releasePublicKey, selfPath } from "./version";
@@ -366,23 +367,12 @@ async function uninstall(args: string[], out: Out): Promise<number> {
     const pid = Number((JSON.parse(readFileSync(paths.status, "utf8")) as { pid?: number }).pid);
     if (Number.isInteger(pid) && pid > 0) await stopPid(pid, 15_000);
   }
-  const listen = config.dns.listen;
-  const bridge = new LinuxBridge({
-    resolver: {
-      mode: config.enforcement.resolver,
-      resolvConfPath: config.enforcement.resolv_conf_path,
-      resolvedDropinPath: config.enforcement.resolved_dropin_path,
-      address: listen.slice(0, listen.lastIndexOf(":")),
-      port: Number(listen.slice(listen.lastIndexOf(":") + 1)),
-      backupPath: paths.resolvBackup,
-    },
-    firewall: {
-      enabled: config.enforcement.firewall,
-      table: config.enforcement.firewall_table,
-      dnsPort: 53,
-      agentUid: 0,
-    },
-    hostsPath: config.enforcement.hosts_path,
+  // Only removal: the rules' uid and port do not matter for deleting the table.
+  const listen = listenParts(config);
+  const bridge = linuxBridgeFor(config, stateDir, {
+    address: listen.address,
+    dnsPort: listen.port,
+    agentUid: 0,
     mainPid: process.pid,
   });
   await bridge.removeFirewall();

@@ -11,8 +11,11 @@ import {
   type PlatformBridge,
   unsupported,
 } from "@betblocker/agent-core/platform";
-import { NftablesFirewall, sbinPath } from "./nftables";
+import type { AgentConfig } from "./config";
+import { NftablesFirewall } from "./nftables";
+import { linuxStatePaths } from "./paths";
 import { type ResolverSpec, ResolverTakeover } from "./resolver";
+import { sbinPath } from "./sbin-path";
 import { sdNotify } from "./systemd";
 
 export interface LinuxBridgeOptions {
@@ -125,4 +128,30 @@ export class LinuxBridge implements PlatformBridge {
   notifyReady(): void {
     sdNotify("READY=1", this.options.mainPid);
   }
+}
+
+/** The bridge for an agent config: the one place config fields map onto bridge options (run and uninstall). */
+export function linuxBridgeFor(
+  config: AgentConfig,
+  stateDir: string,
+  runtime: { address: string; dnsPort: number; agentUid: number; mainPid: number },
+): LinuxBridge {
+  return new LinuxBridge({
+    resolver: {
+      mode: config.enforcement.resolver,
+      resolvConfPath: config.enforcement.resolv_conf_path,
+      resolvedDropinPath: config.enforcement.resolved_dropin_path,
+      address: runtime.address,
+      port: runtime.dnsPort,
+      backupPath: linuxStatePaths(stateDir).resolvBackup,
+    },
+    firewall: {
+      enabled: config.enforcement.firewall,
+      table: config.enforcement.firewall_table,
+      dnsPort: runtime.dnsPort,
+      agentUid: runtime.agentUid,
+    },
+    hostsPath: config.enforcement.hosts_path,
+    mainPid: runtime.mainPid,
+  });
 }

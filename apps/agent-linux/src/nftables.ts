@@ -10,6 +10,7 @@
  * a query gets "connection refused": blocked, and counted like any other redirect.
  */
 import { execFile } from "node:child_process";
+import { sbinPath } from "./sbin-path";
 
 export interface FirewallSpec {
   table: string;
@@ -179,12 +180,4 @@ export class NftablesFirewall {
       throw error;
     }
   }
-}
-
-/** nft and ip live in /usr/sbin; a service's PATH may lack it. */
-export function sbinPath(): string {
-  const path = process.env.PATH ?? "";
-  const parts = path.split(":").filter(Boolean);
-  for (const dir of ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]) if (!parts.includes(dir)) parts.push(dir);
-  return parts.join(":");
 }

@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "@betblocker/agent-core/state/atomic-file";
-import { sbinPath } from "./nftables";
+import { sbinPath } from "./sbin-path";
 
 export type ResolverMode = "resolv.conf" | "systemd-resolved" | "off";
 

@@ -8,7 +8,7 @@
  * reports the kill; systemd restarts the supervisor.
  */
 import { execFile } from "node:child_process";
-import { sbinPath } from "./nftables";
+import { sbinPath } from "./sbin-path";
 
 export const UNIT_NAME = "betblocker-agent.service";
 

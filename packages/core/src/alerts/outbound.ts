@@ -113,7 +113,6 @@ export function postOutbound(
       {
         method: "POST",
         headers: { ...init.headers, "content-length": String(Buffer.byteLength(init.body)) },
-        timeout: init.timeoutMs,
         ...(init.publicOnly ? { lookup: publicOnlyLookup } : {}),
       },
       (response: IncomingMessage) => {
@@ -127,7 +126,6 @@ export function postOutbound(
       init.timeoutMs,
     );
     req.on("close", () => clearTimeout(deadline));
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${init.timeoutMs} ms`)));
     req.on("error", reject);
     req.end(init.body);
   });
