@@ -28,6 +28,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "plain_list.h"
+
 #define RECV_SLOTS 64
 /* Queries larger than this are dropped: a DNS query is one question plus EDNS options (RFC 6891);
  * 4 KiB is far beyond any real one (padding, RFC 8467, rounds queries to 128 bytes). */
@@ -472,7 +474,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"compilePlainList", NULL, plain_list_compile, NULL, NULL, NULL, napi_enumerable, NULL},
   };
+  plain_list_init();
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
 }

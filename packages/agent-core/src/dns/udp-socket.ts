@@ -272,10 +272,15 @@ function loadNativeBinding(): Promise<NativeUdpBinding | null> {
     if (process.platform !== "linux") return null;
     let reason: unknown;
     try {
-      const loaded = await import("@betblocker/dns-native");
+      // In a CommonJS bundle (the agent's release build, the benchmark forwarder) `require` loads it
+      // without starting Node's ESM loader (~4 ms at start-up); from ES modules it is imported.
+      const loaded: unknown =
+        typeof require === "function"
+          ? require("@betblocker/dns-native")
+          : await import("@betblocker/dns-native");
       // A CommonJS module: Node puts module.exports on `default`, bundlers may flatten it.
       type Exports = { native: NativeUdpBinding | null; loadError: unknown };
-      const module: Exports = (loaded as { default?: Exports }).default ?? loaded;
+      const module = ((loaded as { default?: Exports }).default ?? loaded) as Exports;
       if (module.native !== null && typeof module.native.open === "function") return module.native;
       reason = module.loadError;
     } catch (error) {
