@@ -37,11 +37,25 @@ export function createWorkerLogger(
   };
 }
 
+/**
+ * An error as log fields: name, message and code only. The queue library passes driver errors whose
+ * enumerable properties include the whole database client (connection parameters, statements).
+ */
+export function errorFields(error: Error): Record<string, unknown> {
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === "string" ? { code } : {}) };
+}
+
 /** The queue library's Logger, writing through ours. */
 export function queueLogger(log: WorkerLogger): Logger {
   return new Logger(() => (level: LogLevel, message: string, meta?: unknown) => {
     const fields = meta && typeof meta === "object" ? { ...(meta as Record<string, unknown>) } : undefined;
-    if (fields) delete fields.job;
+    if (fields) {
+      delete fields.job;
+      for (const [key, value] of Object.entries(fields)) {
+        if (value instanceof Error) fields[key] = errorFields(value);
+      }
+    }
     if (level === "error") log.error(message, fields);
     else if (level === "warning") log.warn(message, fields);
     // The library's info lines ("Completed task ...") are per job run: debug, or a minutely job floods the log.

@@ -243,6 +243,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const logFd = openSync(logFile, "a");
   const child: ChildProcess = spawn(bin.postgres, flags, {
     ...as,
+    // A kept cluster gets its own process group: Ctrl-C in a terminal signals the whole foreground group,
+    // and PostgreSQL would shut down (ending every connection) while the services still use it; stop()
+    // ends it last. An ephemeral (test) cluster stays in the caller's group, so Ctrl-C ends it with the run.
+    detached: !options.ephemeral,
     stdio: ["ignore", logFd, logFd],
     env: { ...process.env, LC_ALL: "C" },
   });
