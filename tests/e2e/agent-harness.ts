@@ -17,6 +17,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -193,7 +194,8 @@ export class AgentHarness {
     const subnet = this.options.subnet ?? 1;
     const build = await buildAgent({ outDir: join(this.dir, "build"), sea: false });
     mkdirSync(this.installDir, { recursive: true });
-    for (const file of ["betblocker-agent.cjs", "manifest.json"]) {
+    // Every file of the release (the native DNS addon too, when it was built) and its manifest.
+    for (const file of readdirSync(build.bundleDir)) {
       writeFileSync(join(this.installDir, file), readFileSync(join(build.bundleDir, file)));
     }
     chmodSync(this.dir, 0o755);

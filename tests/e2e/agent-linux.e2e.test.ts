@@ -6,6 +6,7 @@
  * and when it is back every event arrives exactly once; uninstall is refused while enrolled.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canUseNetns } from "../../apps/agent-linux/src/testing";
 import { AgentHarness, sharedGamblingDomains, waitFor } from "./agent-harness";
@@ -37,6 +38,11 @@ describe.runIf(canUseNetns())("Linux agent end to end (network namespaces, real 
     expect((await h.dig("www.bet365.com", { tcp: true })).status).toBe("NXDOMAIN");
     // The system resolver file now names only the agent.
     expect(h.status()?.blocklist_version).toBeGreaterThan(0);
+    // The release's native UDP listener (shipped when `npm ci` built it) was verified and used.
+    if (existsSync(join(h.installDir, "dns_native.node"))) {
+      expect(h.agentLog).not.toContain("native UDP listener unavailable");
+      expect(h.agentLog).not.toContain("native DNS addon not loaded");
+    }
   });
 
   it("answers a query sent straight to another server itself (nftables redirect)", async () => {

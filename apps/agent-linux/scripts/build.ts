@@ -2,6 +2,7 @@
  * Release build of the Linux agent: `npm run build:agent [-- --key FILE] [--out DIR] [--no-sea]`.
  *   <out>/bundle/betblocker-agent.cjs + manifest.json   one JavaScript file for the system's node
  *   <out>/sea/betblocker-agent + manifest.json          a single executable (Node SEA: node + the bundle)
+ * plus dns_native.node in each when the native DNS addon was built (packages/dns-native).
  * Each manifest lists the files with their SHA-256 and is signed (Ed25519) with the release key, whose
  * public half is compiled into the bundle: the installed agent checks its own files against it.
  * --key: the release private key (PEM, PKCS#8). Without it a development key is made in <out> (never
@@ -16,10 +17,13 @@ import { parseArgs } from "node:util";
 import { createManifest } from "@betblocker/agent-core/tamper/manifest";
 import { rawPublicKey } from "@betblocker/common";
 import { build } from "esbuild";
+import { NATIVE_ADDON_FILE } from "../src/native-addon";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appDir = resolve(here, "..");
 const repoRoot = resolve(appDir, "../..");
+/** The addon as `npm ci` builds it (packages/dns-native); absent when that build failed. */
+const builtAddon = join(repoRoot, "packages/dns-native/build/Release/dns_native.node");
 
 export interface BuildResult {
   bundleDir: string;
@@ -62,8 +66,9 @@ export async function buildAgent(options: {
     outfile: bundlePath,
     logLevel: "warning",
     banner: { js: "#!/usr/bin/env node" },
-    // The optional native UDP listener is a .node file, which cannot be bundled: a release looks it up at run
-    // time and, not finding it, uses Node's UDP path (logged once).
+    // The optional native UDP listener is a .node file, which cannot be bundled: when it was built, the
+    // release ships it beside the agent (dns_native.node, in the signed manifest); without it the agent
+    // uses Node's UDP path (logged once).
     external: ["@betblocker/dns-native"],
     define: {
       __BETBLOCKER_AGENT_VERSION__: JSON.stringify(version),
@@ -71,11 +76,13 @@ export async function buildAgent(options: {
     },
   });
   chmodSync(bundlePath, 0o755);
+  const addon = existsSync(builtAddon) ? [NATIVE_ADDON_FILE] : [];
+  for (const file of addon) copyFileSync(builtAddon, join(bundleDir, file));
   writeFileSync(
     join(bundleDir, "manifest.json"),
     await createManifest({
       rootDir: bundleDir,
-      files: ["betblocker-agent.cjs"],
+      files: ["betblocker-agent.cjs", ...addon],
       privateKey,
       agentVersion: version,
     }),
@@ -115,11 +122,12 @@ export async function buildAgent(options: {
     );
     rmSync(blob, { force: true });
     rmSync(seaConfig, { force: true });
+    for (const file of addon) copyFileSync(builtAddon, join(seaDir, file));
     writeFileSync(
       join(seaDir, "manifest.json"),
       await createManifest({
         rootDir: seaDir,
-        files: ["betblocker-agent"],
+        files: ["betblocker-agent", ...addon],
         privateKey,
         agentVersion: version,
       }),

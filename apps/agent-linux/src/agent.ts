@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { startDnsForwarder } from "@betblocker/agent-core/dns/forwarder";
+import { useNativeAddonFile } from "@betblocker/agent-core/dns/udp-socket";
 import { writeFileAtomic } from "@betblocker/agent-core/state/atomic-file";
 import { AgentRuntime } from "@betblocker/agent-core/sync/agent-runtime";
 import { TamperMonitor } from "@betblocker/agent-core/tamper/tamper-monitor";
@@ -27,6 +28,7 @@ import {
   sha256Hex,
 } from "./config";
 import { linuxBridgeFor } from "./linux-bridge";
+import { verifiedNativeAddon } from "./native-addon";
 import { linuxStatePaths } from "./paths";
 import { AGENT_VERSION, installedRoot, MANIFEST_FILE, releasePublicKey } from "./version";
 
@@ -120,6 +122,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   watchdog?.start(2000);
 
+  const publicKey: KeyObject | null = releasePublicKey();
+  const installDir = installedRoot();
+  // A release ships the native UDP listener beside the agent: used only when it matches the manifest.
+  useNativeAddonFile(await verifiedNativeAddon(installDir, publicKey, log));
+
   // Network loops first: with no list on disk yet, the forwarder below waits for the first sync.
   runtime.start();
   if (!runtime.blocklist.matcher)
@@ -156,8 +163,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
-  const publicKey: KeyObject | null = releasePublicKey();
-  const installDir = installedRoot();
   const manifestPath = installDir ? join(installDir, MANIFEST_FILE) : null;
   if (!publicKey || !manifestPath) log("integrity check off: not a release build with a manifest beside it");
 

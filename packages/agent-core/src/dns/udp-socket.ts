@@ -17,6 +17,7 @@
  * addon; server.ts prefers it when the addon loaded.
  */
 import dgram from "node:dgram";
+import { createRequire } from "node:module";
 import type { NativeUdpBinding, NativeUdpHandle } from "@betblocker/dns-native";
 
 export type UdpMessageHandler = (message: Buffer, port: number, address: string) => void;
@@ -264,13 +265,37 @@ const MAX_UDP_PAYLOAD = 65_527;
 
 let nativeBinding: Promise<NativeUdpBinding | null> | null = null;
 let nativeWarned = false;
+let nativeAddonFile: string | null = null;
+
+/**
+ * Load the addon from this compiled file (`dns_native.node`) instead of the `@betblocker/dns-native`
+ * package: a release ships it beside the agent, where no node_modules exist. The caller vouches for the
+ * file (the Linux agent checks it against its signed manifest first). Call before the first listener
+ * starts; null goes back to the package.
+ */
+export function useNativeAddonFile(path: string | null): void {
+  nativeAddonFile = path;
+  nativeBinding = null;
+}
 
 /** The addon (packages/dns-native) when it was built and loads here, else null (logged once). */
 function loadNativeBinding(): Promise<NativeUdpBinding | null> {
   if (nativeBinding !== null) return nativeBinding;
+  const addonFile = nativeAddonFile;
   nativeBinding = (async () => {
     if (process.platform !== "linux") return null;
     let reason: unknown;
+    if (addonFile !== null) {
+      try {
+        const binding = createRequire(addonFile)(addonFile) as Partial<NativeUdpBinding> | null;
+        if (binding && typeof binding.open === "function") return binding as NativeUdpBinding;
+        reason = new Error(`${addonFile} has no open()`);
+      } catch (error) {
+        reason = error;
+      }
+      warnNativeUnavailable(reason);
+      return null;
+    }
     try {
       // In a CommonJS bundle (the agent's release build, the benchmark forwarder) `require` loads it
       // without starting Node's ESM loader (~4 ms at start-up); from ES modules it is imported.
@@ -286,14 +311,17 @@ function loadNativeBinding(): Promise<NativeUdpBinding | null> {
     } catch (error) {
       reason = error;
     }
-    if (!nativeWarned) {
-      nativeWarned = true;
-      const message = (reason instanceof Error ? reason.message : String(reason)).split("\n")[0];
-      process.stderr.write(`dns: native UDP listener unavailable (${message}); using Node's UDP path\n`);
-    }
+    warnNativeUnavailable(reason);
     return null;
   })();
   return nativeBinding;
+}
+
+function warnNativeUnavailable(reason: unknown): void {
+  if (nativeWarned) return;
+  nativeWarned = true;
+  const message = (reason instanceof Error ? reason.message : String(reason)).split("\n")[0];
+  process.stderr.write(`dns: native UDP listener unavailable (${message}); using Node's UDP path\n`);
 }
 
 /**
