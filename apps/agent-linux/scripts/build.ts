@@ -18,6 +18,7 @@ import { createManifest } from "@betblocker/agent-core/tamper/manifest";
 import { rawPublicKey } from "@betblocker/common";
 import { build } from "esbuild";
 import { NATIVE_ADDON_FILE } from "../src/native-addon";
+import { MANIFEST_FILE } from "../src/version";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appDir = resolve(here, "..");
@@ -77,16 +78,14 @@ export async function buildAgent(options: {
   });
   chmodSync(bundlePath, 0o755);
   const addon = existsSync(builtAddon) ? [NATIVE_ADDON_FILE] : [];
-  for (const file of addon) copyFileSync(builtAddon, join(bundleDir, file));
-  writeFileSync(
-    join(bundleDir, "manifest.json"),
-    await createManifest({
-      rootDir: bundleDir,
-      files: ["betblocker-agent.cjs", ...addon],
-      privateKey,
-      agentVersion: version,
-    }),
-  );
+  /** Put the addon (when built) beside `executable` in `dir` and sign the manifest of both. */
+  const finishRelease = async (dir: string, executable: string): Promise<void> => {
+    for (const file of addon) copyFileSync(builtAddon, join(dir, file));
+    const files = [executable, ...addon];
+    const manifest = await createManifest({ rootDir: dir, files, privateKey, agentVersion: version });
+    writeFileSync(join(dir, MANIFEST_FILE), manifest);
+  };
+  await finishRelease(bundleDir, "betblocker-agent.cjs");
 
   let seaDir: string | null = null;
   if (options.sea) {
@@ -122,16 +121,7 @@ export async function buildAgent(options: {
     );
     rmSync(blob, { force: true });
     rmSync(seaConfig, { force: true });
-    for (const file of addon) copyFileSync(builtAddon, join(seaDir, file));
-    writeFileSync(
-      join(seaDir, "manifest.json"),
-      await createManifest({
-        rootDir: seaDir,
-        files: ["betblocker-agent", ...addon],
-        privateKey,
-        agentVersion: version,
-      }),
-    );
+    await finishRelease(seaDir, "betblocker-agent");
   }
   return { bundleDir, seaDir, publicKeyBase64 };
 }

@@ -53,6 +53,17 @@ export function testApiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   return { ...base, ...overrides, rateLimits: { ...base.rateLimits, ...overrides.rateLimits } };
 }
 
+/**
+ * Rate limits high enough for a file that signs many accounts up and in from one address (the limits
+ * themselves are tested in auth.routes.test.ts).
+ */
+export const RELAXED_RATE_LIMITS: ApiConfig["rateLimits"] = {
+  loginFailuresPerEmail: { max: 100, windowSeconds: 900 },
+  loginFailuresPerIp: { max: 1000, windowSeconds: 900 },
+  registerPerIp: { max: 1000, windowSeconds: 3600 },
+  tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
+};
+
 export interface StartTestServerOptions {
   config?: Partial<ApiConfig>;
   logger?: FastifyServerOptions["logger"];

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type SignedInAccount, signInAs } from "../../testing/tenant-factories";
-import { startTestServer, type TestServer } from "../../testing/test-server";
+import { RELAXED_RATE_LIMITS, startTestServer, type TestServer } from "../../testing/test-server";
 
 let server: TestServer;
 const logLines: string[] = [];
@@ -27,12 +27,7 @@ beforeAll(async () => {
   server = await startTestServer({
     config: {
       exposeDevTokens: true,
-      rateLimits: {
-        loginFailuresPerEmail: { max: 100, windowSeconds: 900 },
-        loginFailuresPerIp: { max: 1000, windowSeconds: 900 },
-        registerPerIp: { max: 1000, windowSeconds: 3600 },
-        tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
-      },
+      rateLimits: RELAXED_RATE_LIMITS,
     },
     // The receiver below listens on 127.0.0.1, which account webhooks may reach only when configured so.
     appOptions: { accountWebhooksPrivateTargets: true },

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { insertEntry, type SignedInAccount, signInAs, uniqueLabel } from "../../testing/tenant-factories";
-import { startTestServer, type TestServer } from "../../testing/test-server";
+import { RELAXED_RATE_LIMITS, startTestServer, type TestServer } from "../../testing/test-server";
 
 let server: TestServer;
 let admin: SignedInAccount;
@@ -15,12 +15,7 @@ beforeAll(async () => {
   server = await startTestServer({
     config: {
       exposeDevTokens: true,
-      rateLimits: {
-        loginFailuresPerEmail: { max: 100, windowSeconds: 900 },
-        loginFailuresPerIp: { max: 1000, windowSeconds: 900 },
-        registerPerIp: { max: 1000, windowSeconds: 3600 },
-        tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
-      },
+      rateLimits: RELAXED_RATE_LIMITS,
     },
   });
   admin = await signInAs(server, "admin");

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type ListServer, startListServer, testConfig } from "@betblocker/core/jobs/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type SignedInAccount, signInAs, uniqueLabel } from "../../testing/tenant-factories";
-import { startTestServer, type TestServer } from "../../testing/test-server";
+import { RELAXED_RATE_LIMITS, startTestServer, type TestServer } from "../../testing/test-server";
 
 let server: TestServer;
 let lists: ListServer;
@@ -24,12 +24,7 @@ beforeAll(async () => {
   server = await startTestServer({
     config: {
       exposeDevTokens: true,
-      rateLimits: {
-        loginFailuresPerEmail: { max: 100, windowSeconds: 900 },
-        loginFailuresPerIp: { max: 1000, windowSeconds: 900 },
-        registerPerIp: { max: 1000, windowSeconds: 3600 },
-        tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
-      },
+      rateLimits: RELAXED_RATE_LIMITS,
     },
     appOptions: { listSourceFetch: { listSources: worker.listSources, alerts: worker.alerts } },
   });

@@ -15,7 +15,7 @@ import {
   signInAs,
   utcDate,
 } from "../../testing/tenant-factories";
-import { startTestServer, type TestServer } from "../../testing/test-server";
+import { RELAXED_RATE_LIMITS, startTestServer, type TestServer } from "../../testing/test-server";
 
 let server: TestServer;
 let owner: SignedInAccount;
@@ -147,12 +147,7 @@ beforeAll(async () => {
   server = await startTestServer({
     config: {
       exposeDevTokens: true,
-      rateLimits: {
-        loginFailuresPerEmail: { max: 100, windowSeconds: 900 },
-        loginFailuresPerIp: { max: 1000, windowSeconds: 900 },
-        registerPerIp: { max: 1000, windowSeconds: 3600 },
-        tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
-      },
+      rateLimits: RELAXED_RATE_LIMITS,
     },
   });
   owner = await signInAs(server, "user");

@@ -13,7 +13,7 @@ import {
   signInAs,
   uniqueLabel,
 } from "../../testing/tenant-factories";
-import { startTestServer, type TestServer } from "../../testing/test-server";
+import { RELAXED_RATE_LIMITS, startTestServer, type TestServer } from "../../testing/test-server";
 
 let server: TestServer;
 let admin: SignedInAccount;
@@ -27,12 +27,7 @@ beforeAll(async () => {
   server = await startTestServer({
     config: {
       exposeDevTokens: true,
-      rateLimits: {
-        loginFailuresPerEmail: { max: 100, windowSeconds: 900 },
-        loginFailuresPerIp: { max: 1000, windowSeconds: 900 },
-        registerPerIp: { max: 1000, windowSeconds: 3600 },
-        tokenRequestsPerIp: { max: 1000, windowSeconds: 60 },
-      },
+      rateLimits: RELAXED_RATE_LIMITS,
     },
   });
   admin = await signInAs(server, "admin");
